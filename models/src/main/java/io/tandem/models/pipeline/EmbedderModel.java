@@ -1,0 +1,189 @@
+package io.tandem.models.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tandem.models.ModelDescriptor;
+import io.tandem.models.ModelFiles;
+import io.tandem.models.ModelLoadException;
+import io.tandem.models.tokenize.TextTokenizer;
+import io.tandem.models.tokenize.Tokens;
+import io.tandem.ort.InferenceSession;
+import io.tandem.ort.OutputTensor;
+
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * An embedding graph. Three layouts are understood: Tandem's own (tandem.json names the dense,
+ * sparse and ColBERT outputs of one bge-m3 graph), a graph with a pooled output
+ * ({@code sentence_embedding} and similar), and a plain {@code last_hidden_state} graph that is
+ * pooled here.
+ */
+public final class EmbedderModel extends Model {
+
+    private static final List<String> POOLED_NAMES = List.of("sentence_embedding", "sentence_embeddings", "dense_vecs",
+            "embeddings");
+
+    private final String pooledOutput;
+    private final String hiddenOutput;
+    private final String sparseOutput;
+    private final String colbertOutput;
+    private final Set<Long> sparseSkipIds;
+    private final int dimensions;
+
+    EmbedderModel(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer,
+                  InferenceSession session) {
+        super(name, files, descriptor, tokenizer, session);
+        Map<String, long[]> outputs = graphOutputs();
+        JsonNode named = files.manifest().map(m -> m.path("outputs")).orElse(null);
+        String pooled = named != null ? existing(outputs, named.path("dense").asText(null)) : null;
+        if (pooled == null) {
+            pooled = POOLED_NAMES.stream().filter(n -> outputs.containsKey(n) && outputs.get(n).length == 2)
+                    .findFirst().orElse(null);
+        }
+        String hidden = outputs.containsKey("last_hidden_state") ? "last_hidden_state"
+                : outputs.entrySet().stream().filter(e -> e.getValue().length == 3 && !isColbert(named, e.getKey()))
+                .map(Map.Entry::getKey).findFirst().orElse(null);
+        this.pooledOutput = pooled;
+        this.hiddenOutput = hidden;
+        this.sparseOutput = named != null ? existing(outputs, named.path("sparse").asText(null)) : null;
+        this.colbertOutput = named != null ? existing(outputs, named.path("colbert").asText(null)) : null;
+        if (pooledOutput == null && hiddenOutput == null) {
+            throw new ModelLoadException("model " + name + ": the graph has neither a pooled output nor "
+                    + "last_hidden_state (outputs: " + outputs.keySet() + ")");
+        }
+        Set<Long> skip = new HashSet<>();
+        files.manifest().ifPresent(m -> m.path("sparse_skip_token_ids").forEach(id -> skip.add(id.asLong())));
+        this.sparseSkipIds = skip;
+        long[] shape = outputs.get(pooledOutput != null ? pooledOutput : hiddenOutput);
+        int dims = (int) shape[shape.length - 1];
+        this.dimensions = dims > 0 ? dims : descriptor.hiddenSize();
+    }
+
+    /** Size of the dense vector. */
+    public int dimensions() {
+        return dimensions;
+    }
+
+    public boolean hasSparse() {
+        return sparseOutput != null;
+    }
+
+    public boolean hasColbert() {
+        return colbertOutput != null;
+    }
+
+    /** Whether /embed_all has something to return. */
+    public boolean hasTokenVectors() {
+        return colbertOutput != null || hiddenOutput != null;
+    }
+
+    /** The outputs this graph offers, for /info and /models. */
+    public Set<EmbedOutput> outputs() {
+        Set<EmbedOutput> out = EnumSet.of(EmbedOutput.DENSE);
+        if (hasTokenVectors()) {
+            out.add(EmbedOutput.TOKENS);
+        }
+        if (hasSparse()) {
+            out.add(EmbedOutput.SPARSE);
+        }
+        return out;
+    }
+
+    /** Runs one batch and computes the asked outputs for every row. */
+    public List<Embedding> embed(List<Tokens> rows, Set<EmbedOutput> wanted) {
+        Set<String> fetch = new HashSet<>();
+        boolean dense = wanted.contains(EmbedOutput.DENSE);
+        boolean tokens = wanted.contains(EmbedOutput.TOKENS);
+        boolean sparse = wanted.contains(EmbedOutput.SPARSE);
+        if (sparse && sparseOutput == null || tokens && !hasTokenVectors()) {
+            throw new IllegalArgumentException("model " + name() + " does not have the outputs " + wanted);
+        }
+        if (dense) {
+            fetch.add(pooledOutput != null ? pooledOutput : hiddenOutput);
+        }
+        if (tokens) {
+            fetch.add(colbertOutput != null ? colbertOutput : hiddenOutput);
+        }
+        if (sparse) {
+            fetch.add(sparseOutput);
+        }
+        Map<String, OutputTensor> out = run(rows, fetch);
+        Embedding[] result = new Embedding[rows.size()];
+        for (int b = 0; b < rows.size(); b++) {
+            int length = rows.get(b).length();
+            result[b] = new Embedding(
+                    dense ? dense(out, b, length) : null,
+                    tokens ? tokenVectors(out, b, length) : null,
+                    sparse ? sparse(out.get(sparseOutput), rows.get(b), b) : null);
+        }
+        return List.of(result);
+    }
+
+    private float[] dense(Map<String, OutputTensor> out, int b, int length) {
+        if (pooledOutput != null) {
+            OutputTensor pooled = out.get(pooledOutput);
+            int dims = pooled.dim(1);
+            float[] v = new float[dims];
+            System.arraycopy(pooled.data(), b * dims, v, 0, dims);
+            return v;
+        }
+        OutputTensor hidden = out.get(hiddenOutput);
+        return descriptor().pooling().pool(hidden.data(), hidden.dim(1), hidden.dim(2), b, length);
+    }
+
+    private float[][] tokenVectors(Map<String, OutputTensor> out, int b, int length) {
+        if (colbertOutput != null) {
+            // ColBERT vectors cover tokens 1..length-1 (no <s>), normalised, as FlagEmbedding's.
+            OutputTensor colbert = out.get(colbertOutput);
+            float[][] vectors = rows(colbert, b, length - 1);
+            for (float[] v : vectors) {
+                VectorMath.normalize(v);
+            }
+            return vectors;
+        }
+        return rows(out.get(hiddenOutput), b, length);
+    }
+
+    private static float[][] rows(OutputTensor t, int b, int count) {
+        int seq = t.dim(1);
+        int dims = t.dim(2);
+        float[][] vectors = new float[count][dims];
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(t.data(), (b * seq + i) * dims, vectors[i], 0, dims);
+        }
+        return vectors;
+    }
+
+    /** FlagEmbedding's lexical weights: max weight per token id, special ids and zeros dropped. */
+    private SparseVector sparse(OutputTensor weights, Tokens row, int b) {
+        int seq = weights.dim(1);
+        TreeMap<Integer, Float> byId = new TreeMap<>();
+        for (int t = 0; t < row.length(); t++) {
+            long id = row.ids()[t];
+            float w = weights.data()[b * seq + t];
+            if (w > 0 && !sparseSkipIds.contains(id)) {
+                byId.merge((int) id, w, Math::max);
+            }
+        }
+        int[] indices = new int[byId.size()];
+        float[] values = new float[byId.size()];
+        int i = 0;
+        for (Map.Entry<Integer, Float> e : byId.entrySet()) {
+            indices[i] = e.getKey();
+            values[i++] = e.getValue();
+        }
+        return new SparseVector(indices, values);
+    }
+
+    private static String existing(Map<String, long[]> outputs, String name) {
+        return name != null && outputs.containsKey(name) ? name : null;
+    }
+
+    private static boolean isColbert(JsonNode named, String output) {
+        return named != null && output.equals(named.path("colbert").asText(null));
+    }
+}

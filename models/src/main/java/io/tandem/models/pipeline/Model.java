@@ -1,0 +1,126 @@
+package io.tandem.models.pipeline;
+
+import io.tandem.models.ModelDescriptor;
+import io.tandem.models.ModelFiles;
+import io.tandem.models.ModelLoadException;
+import io.tandem.models.ModelOptions;
+import io.tandem.models.tokenize.TextTokenizer;
+import io.tandem.models.tokenize.Tokens;
+import io.tandem.ort.InferenceSession;
+import io.tandem.ort.OutputTensor;
+import io.tandem.ort.SessionFactory;
+import io.tandem.ort.SessionSpec;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A loaded model: tokenizer, ONNX session and what the folder says about it. Subclasses turn
+ * graph outputs into results. Runs are serialised: a CUDA session runs one batch at a time
+ * anyway, and the input buffers are reused.
+ */
+public abstract sealed class Model implements AutoCloseable permits EmbedderModel, ClassifierModel {
+
+    private final String name;
+    private final ModelFiles files;
+    private final ModelDescriptor descriptor;
+    private final TextTokenizer tokenizer;
+    private final InferenceSession session;
+    private final InputBuffers buffers;
+    private volatile long shrinkAbove = Long.MAX_VALUE;
+
+    Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session) {
+        this.name = name;
+        this.files = files;
+        this.descriptor = descriptor;
+        this.tokenizer = tokenizer;
+        this.session = session;
+        this.buffers = new InputBuffers(descriptor.padId());
+        for (String input : session.inputNames()) {
+            if (!buffers.byName().containsKey(input)) {
+                throw new ModelLoadException("model " + name + ": unsupported graph input '" + input
+                        + "' (expected input_ids, attention_mask, token_type_ids)");
+            }
+        }
+    }
+
+    /** Loads the folder as whatever kind of model it holds. */
+    public static Model load(String name, Path dir, ModelOptions options) {
+        ModelFiles files = ModelFiles.open(dir);
+        ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling());
+        TextTokenizer tokenizer;
+        try {
+            tokenizer = TextTokenizer.load(files.tokenizer(), descriptor.maxInputLength(), descriptor.vocabSize());
+        } catch (IOException | RuntimeException e) {
+            throw new ModelLoadException("model " + name + ": cannot load " + files.tokenizer() + ": " + e.getMessage(), e);
+        }
+        InferenceSession session;
+        try {
+            session = SessionFactory.open(new SessionSpec(name, files.onnx(), options.device(), options.gpuMemLimit(),
+                    options.intraOpThreads()));
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+        try {
+            return descriptor.isClassifier()
+                    ? new ClassifierModel(name, files, descriptor, tokenizer, session)
+                    : new EmbedderModel(name, files, descriptor, tokenizer, session);
+        } catch (RuntimeException e) {
+            session.close();
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public ModelFiles files() {
+        return files;
+    }
+
+    public ModelDescriptor descriptor() {
+        return descriptor;
+    }
+
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** "cuda:N" or "cpu". */
+    public String device() {
+        return session.device();
+    }
+
+    /** Why the model is on the CPU although CUDA was allowed, or null. */
+    public String fallbackReason() {
+        return session.fallbackReason();
+    }
+
+    /** Batches with more padded tokens than this give unused GPU arena memory back afterwards. */
+    public void shrinkArenaAbove(long paddedTokens) {
+        this.shrinkAbove = paddedTokens;
+    }
+
+    protected Map<String, long[]> graphOutputs() {
+        return session.outputShapes();
+    }
+
+    /** Pads the rows into the reusable buffers and runs the graph for the given outputs. */
+    protected synchronized Map<String, OutputTensor> run(List<Tokens> rows, Set<String> outputs) {
+        int seq = buffers.fill(rows);
+        boolean shrink = (long) rows.size() * seq > shrinkAbove;
+        return session.run(rows.size(), seq, buffers.byName(), outputs, shrink);
+    }
+
+    @Override
+    public void close() {
+        session.close();
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,98 @@
+package io.tandem.ort;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+
+import java.util.logging.Logger;
+
+/**
+ * Opens sessions on the requested device. ORT lists CUDA as available even where its
+ * libraries are missing, so CUDA is detected only by trying to append the provider; on
+ * {@code auto} a failure falls back to CPU with the reason kept for the log and /info.
+ */
+public final class SessionFactory {
+
+    private static final Logger LOG = Logger.getLogger(SessionFactory.class.getName());
+
+    private SessionFactory() {
+    }
+
+    public static InferenceSession open(SessionSpec spec) {
+        // The environment must exist before any provider options are made: ORT logs through it.
+        OrtRuntime.env();
+        String fallbackReason = null;
+        if (spec.device().triesCuda()) {
+            int deviceId = spec.device().deviceId();
+            try {
+                OrtSession.SessionOptions options = cudaOptions(spec, deviceId);
+                return create(spec, options, "cuda:" + deviceId, null);
+            } catch (OrtException | RuntimeException e) {
+                if (spec.device().kind() == DeviceChoice.Kind.CUDA) {
+                    throw new InferenceException("model " + spec.name() + ": CUDA device " + deviceId
+                            + " is not usable: " + firstLine(e.getMessage()), e);
+                }
+                fallbackReason = "CUDA not usable (" + firstLine(e.getMessage()) + ")";
+                LOG.warning("model " + spec.name() + " runs on CPU: " + fallbackReason);
+            }
+        }
+        try {
+            return create(spec, cpuOptions(spec), "cpu", fallbackReason);
+        } catch (OrtException e) {
+            throw new InferenceException("model " + spec.name() + ": cannot open " + spec.modelFile().getFileName()
+                    + ": " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static InferenceSession create(SessionSpec spec, OrtSession.SessionOptions options, String device,
+                                           String fallbackReason) throws OrtException {
+        try (options) {
+            OrtSession session = OrtRuntime.env().createSession(spec.modelFile().toString(), options);
+            return new InferenceSession(spec.name(), session, device, fallbackReason);
+        }
+    }
+
+    private static OrtSession.SessionOptions cudaOptions(SessionSpec spec, int deviceId) throws OrtException {
+        OrtSession.SessionOptions options = baseOptions(spec);
+        try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(deviceId)) {
+            // Each model owns its arena; kSameAsRequested keeps it from doubling past what
+            // a batch needs, and the cap keeps one model from starving the other.
+            cuda.add("arena_extend_strategy", "kSameAsRequested");
+            if (spec.gpuMemLimit() != null) {
+                cuda.add("gpu_mem_limit", Long.toString(spec.gpuMemLimit()));
+            }
+            options.addCUDA(cuda);
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
+        }
+        // Weights outside the arena, so arena shrinkage can hand scratch memory back.
+        options.addConfigEntry("session.use_device_allocator_for_initializers", "1");
+        return options;
+    }
+
+    private static OrtSession.SessionOptions cpuOptions(SessionSpec spec) throws OrtException {
+        return baseOptions(spec);
+    }
+
+    private static OrtSession.SessionOptions baseOptions(SessionSpec spec) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        // Shapes change with every batch: a memory pattern planned for one shape is waste.
+        options.setMemoryPatternOptimization(false);
+        if (spec.intraOpThreads() > 0) {
+            options.setIntraOpNumThreads(spec.intraOpThreads());
+        }
+        // Idle ORT threads must not spin on the cores the tokenizers and HTTP need.
+        options.addConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
+
+    static String firstLine(String message) {
+        if (message == null) {
+            return "unknown error";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+}

@@ -1,0 +1,1 @@
+package io.tandem.server; public final class Main { public static void main(String[] a) {} }

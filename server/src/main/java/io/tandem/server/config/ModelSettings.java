@@ -1,0 +1,27 @@
+package io.tandem.server.config;
+
+/**
+ * Settings for one served model. Each may be given generally ({@code --max-batch-tokens}) or for
+ * one model ({@code --embed-max-batch-tokens}); see {@link Flags}.
+ *
+ * @param model local model directory ({@code --embed-model}/{@code --rerank-model}); null if not set
+ * @param servedModelName null: derive from the model later
+ * @param pooling cls, mean, lasttoken or splade; null: from the model's own config
+ * @param maxBatchRequests null: no cap
+ * @param gpuMemLimit bytes; null: unlimited
+ * @param dtype float32 or float16; null: from the model
+ */
+public record ModelSettings(
+        String model,
+        String revision,
+        String servedModelName,
+        String pooling,
+        int maxConcurrentRequests,
+        int maxBatchTokens,
+        Integer maxBatchRequests,
+        int maxClientBatchSize,
+        boolean autoTruncate,
+        String defaultPrompt,
+        String defaultPromptName,
+        Long gpuMemLimit,
+        String dtype) {}

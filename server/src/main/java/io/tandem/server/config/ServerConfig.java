@@ -1,0 +1,39 @@
+package io.tandem.server.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything the command line and environment decided, after defaults and validation.
+ *
+ * @param embedPort null: no embedder-only listener
+ * @param rerankPort null: no reranker-only listener
+ * @param modelId TEI's {@code --model-id}: one model whose kind is found when it loads; null if not set
+ * @param corsAllowOrigins empty: any origin
+ * @param device auto, cpu, cuda or cuda:N
+ * @param onnxruntimeNativePath a folder with ONNX Runtime's native libraries already extracted; null if not set
+ * @param warnings non-fatal notes for the start-up log
+ */
+public record ServerConfig(
+        String hostname,
+        int port,
+        Integer embedPort,
+        Integer rerankPort,
+        String modelId,
+        String apiKey,
+        long payloadLimit,
+        boolean jsonOutput,
+        List<String> corsAllowOrigins,
+        String device,
+        int tokenizationWorkers,
+        Duration shutdownGracePeriod,
+        String onnxruntimeNativePath,
+        ModelSettings embed,
+        ModelSettings rerank,
+        List<String> warnings) {
+
+    public ServerConfig {
+        corsAllowOrigins = List.copyOf(corsAllowOrigins);
+        warnings = List.copyOf(warnings);
+    }
+}
