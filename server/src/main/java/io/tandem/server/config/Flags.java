@@ -53,7 +53,7 @@ public final class Flags {
             new Spec("hostname", "IP", Scope.SERVER, "0.0.0.0",
                     "Address to listen on. A value that is not an IP address (Docker sets HOSTNAME to the"
                             + " container id) falls back to 0.0.0.0 with a warning"),
-            new Spec("port", "PORT", Scope.SERVER, "3000", "Port for the combined API (also -p)"),
+            new Spec("port", "PORT", Scope.SERVER, "3000", "Port for the combined API (both models)"),
             new Spec("embed-port", "PORT", Scope.SERVER, "off", "Extra port that serves only the embedder"),
             new Spec("rerank-port", "PORT", Scope.SERVER, "off", "Extra port that serves only the reranker"),
             new Spec("model-id", "DIR", Scope.SERVER, "none",
@@ -503,8 +503,11 @@ public final class Flags {
             String arg = s.bool() ? " [true|false]" : " <" + s.metavar() + ">";
             b.append("  ").append(s.name().equals("port") ? "-p, " : "").append("--").append(s.name()).append(arg)
                     .append('\n')
-                    .append("      ").append(s.help()).append('\n')
-                    .append("      [env: ").append(envName(s.name())).append("] [default: ")
+                    .append("      ").append(s.help()).append('\n');
+            if (s.scope() == Scope.IGNORED) {
+                continue; // their environment variables are not read at all
+            }
+            b.append("      [env: ").append(envName(s.name())).append("] [default: ")
                     .append(s.defaultText()).append("]\n");
             if (s.scope() == Scope.MODEL) {
                 b.append("      per model: --").append(EMBED).append(s.name())

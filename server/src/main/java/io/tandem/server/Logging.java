@@ -1,0 +1,69 @@
+package io.tandem.server;
+
+import java.time.Instant;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/** One log line per record on stderr: plain text, or JSON lines with --json-output (as TEI). */
+final class Logging {
+
+    private Logging() {
+    }
+
+    static void configure(boolean json) {
+        Logger root = Logger.getLogger("");
+        for (Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        ConsoleHandler handler = new ConsoleHandler();
+        handler.setLevel(Level.INFO);
+        handler.setFormatter(json ? new JsonFormatter() : new PlainFormatter());
+        root.addHandler(handler);
+    }
+
+    private static final class PlainFormatter extends Formatter {
+        @Override
+        public String format(LogRecord r) {
+            return Instant.ofEpochMilli(r.getMillis()) + " " + r.getLevel().getName() + " " + shortName(r.getLoggerName())
+                    + ": " + formatMessage(r) + System.lineSeparator();
+        }
+    }
+
+    private static final class JsonFormatter extends Formatter {
+        @Override
+        public String format(LogRecord r) {
+            return "{\"timestamp\":\"" + Instant.ofEpochMilli(r.getMillis()) + "\",\"level\":\"" + r.getLevel().getName()
+                    + "\",\"target\":\"" + escape(shortName(r.getLoggerName())) + "\",\"fields\":{\"message\":\""
+                    + escape(formatMessage(r)) + "\"}}" + System.lineSeparator();
+        }
+    }
+
+    private static String shortName(String logger) {
+        return logger == null ? "" : logger.substring(logger.lastIndexOf('.') + 1);
+    }
+
+    private static String escape(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 8);
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.toString();
+    }
+}

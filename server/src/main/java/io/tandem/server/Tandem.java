@@ -1,0 +1,227 @@
+package io.tandem.server;
+
+import io.tandem.models.BuiltinModels;
+import io.tandem.models.ModelDescriptor;
+import io.tandem.models.ModelFiles;
+import io.tandem.models.ModelKind;
+import io.tandem.models.ModelLoadException;
+import io.tandem.models.ModelOptions;
+import io.tandem.models.Pooling;
+import io.tandem.models.pipeline.Model;
+import io.tandem.ort.DeviceChoice;
+import io.tandem.ort.OrtRuntime;
+import io.tandem.server.config.ModelSettings;
+import io.tandem.server.config.ServerConfig;
+import io.tandem.server.core.InferenceRunner;
+import io.tandem.server.core.ServedModel;
+import io.tandem.server.http.AccessFilter;
+import io.tandem.server.http.ErrorType;
+import io.tandem.server.http.HttpIo;
+import io.tandem.server.http.Surface;
+import io.tandem.server.http.TeiRoutes;
+import io.tandem.server.metrics.MetricsRegistry;
+import io.tandem.server.metrics.TeiMetrics;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.http.DirectHandler;
+import io.helidon.webserver.http.DirectHandlers;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * The whole server in one object: loads the models, gives each its queue, and serves TEI's
+ * API on the main port (and on each model's own port when asked). Usable from tests and
+ * from other Java code; {@link Main} is only the command line around it.
+ */
+public final class Tandem implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Tandem.class.getName());
+    public static final String VERSION = "0.1.0";
+
+    private final ServerConfig config;
+    private final List<ServedModel> models;
+    private final InferenceRunner runner;
+    private final WebServer server;
+
+    private Tandem(ServerConfig config, List<ServedModel> models, InferenceRunner runner, WebServer server) {
+        this.config = config;
+        this.models = models;
+        this.runner = runner;
+        this.server = server;
+    }
+
+    public static Tandem start(ServerConfig config) {
+        if (config.onnxruntimeNativePath() != null) {
+            OrtRuntime.useNativeLibraries(Path.of(config.onnxruntimeNativePath()));
+        }
+        MetricsRegistry registry = new MetricsRegistry();
+        List<ServedModel> models = new ArrayList<>();
+        InferenceRunner runner = new InferenceRunner(config.tokenizationWorkers());
+        try {
+            loadModels(config, registry, models);
+            TeiRoutes routes = new TeiRoutes(runner, registry, models, config.tokenizationWorkers(), VERSION);
+            ServedModel embed = find(models, "embed");
+            ServedModel rerank = find(models, "rerank");
+            Surface root = new Surface(embed, rerank, rerank == null);
+            AccessFilter access = new AccessFilter(config.apiKey(), config.corsAllowOrigins());
+            WebServerConfig.Builder builder = WebServer.builder()
+                    .host(config.hostname())
+                    .port(config.port())
+                    .shutdownHook(false)
+                    .featuresDiscoverServices(false)
+                    .maxPayloadSize(config.payloadLimit())
+                    .shutdownGracePeriod(config.shutdownGracePeriod())
+                    .directHandlers(jsonDirectHandlers())
+                    .routing(r -> {
+                        r.addFilter(access);
+                        routes.main(r, root);
+                    });
+            addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config);
+            addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config);
+            WebServer server = builder.build().start();
+            Tandem tandem = new Tandem(config, models, runner, server);
+            LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
+                    + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
+                    + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : ""));
+            return tandem;
+        } catch (RuntimeException e) {
+            models.forEach(ServedModel::close);
+            runner.close();
+            throw e;
+        }
+    }
+
+    private static void addModelPort(WebServerConfig.Builder builder, String name, Integer port, ServedModel model,
+                                     TeiRoutes routes, AccessFilter access, ServerConfig config) {
+        if (port == null) {
+            return;
+        }
+        if (model == null) {
+            throw new IllegalArgumentException("--" + name + "-port is set but no " + name + " model is loaded");
+        }
+        builder.putSocket(name, s -> s.host(config.hostname()).port(port)
+                .maxPayloadSize(config.payloadLimit())
+                .shutdownGracePeriod(config.shutdownGracePeriod())
+                .directHandlers(jsonDirectHandlers()));
+        builder.routing(name, r -> {
+            r.addFilter(access);
+            routes.single(r, model);
+        });
+    }
+
+    private static void loadModels(ServerConfig config, MetricsRegistry registry, List<ServedModel> models) {
+        DeviceChoice device = DeviceChoice.parse(config.device());
+        ModelSettings embed = config.embed();
+        ModelSettings rerank = config.rerank();
+        String embedDir = embed.model();
+        String rerankDir = rerank.model();
+        if (config.modelId() != null) {
+            ModelFiles files = ModelFiles.open(Path.of(config.modelId()));
+            boolean classifier = ModelDescriptor.describe(files, null).kind() != ModelKind.EMBEDDER;
+            if (classifier && rerankDir == null) {
+                rerankDir = config.modelId();
+            } else if (!classifier && embedDir == null) {
+                embedDir = config.modelId();
+            }
+        }
+        String embedName = embed.servedModelName();
+        if (embedDir == null) {
+            embedDir = BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir()).toString();
+            embedName = embedName != null ? embedName : BuiltinModels.BGE_SMALL_ZH;
+        }
+        models.add(load("embed", embedDir, embedName, embed, device, registry, ModelKind.EMBEDDER));
+        if (rerankDir != null) {
+            models.add(load("rerank", rerankDir, rerank.servedModelName(), rerank, device, registry, null));
+        }
+        long total = 0;
+        for (ServedModel m : models) {
+            LOG.info("model " + m.name() + " (" + m.role() + ", " + m.kind().name().toLowerCase() + ") on "
+                    + m.model().device() + (m.model().fallbackReason() != null ? ": " + m.model().fallbackReason() : ""));
+        }
+    }
+
+    private static ServedModel load(String role, String dir, String servedName, ModelSettings settings,
+                                    DeviceChoice device, MetricsRegistry registry, ModelKind required) {
+        Pooling pooling = settings.pooling() == null || settings.pooling().equals("splade") ? null
+                : Pooling.parse(settings.pooling());
+        long t0 = System.nanoTime();
+        Model model = Model.load(servedName != null ? servedName : dir, Path.of(dir),
+                new ModelOptions(device, settings.gpuMemLimit(), pooling, 0));
+        ModelKind kind = model.descriptor().kind();
+        boolean fits = required == ModelKind.EMBEDDER ? kind == ModelKind.EMBEDDER : kind != ModelKind.EMBEDDER;
+        if (!fits) {
+            model.close();
+            throw new ModelLoadException("--" + role + "-model " + dir + " is a " + kind.name().toLowerCase()
+                    + ", not " + (role.equals("embed") ? "an embedder" : "a reranker or classifier"));
+        }
+        if (settings.defaultPromptName() != null && !model.descriptor().prompts().containsKey(settings.defaultPromptName())) {
+            model.close();
+            throw new ModelLoadException("--default-prompt-name " + settings.defaultPromptName()
+                    + " is not one of the model's prompts " + model.descriptor().prompts().keySet());
+        }
+        String name = servedName != null ? servedName : dir;
+        LOG.info("loaded " + name + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        return new ServedModel(name, role, model, settings,
+                new TeiMetrics(registry, name, model.descriptor().maxInputLength()));
+    }
+
+    /** Helidon answers 413 and 503 itself, before routing: in TEI's JSON error body here too. */
+    private static DirectHandlers jsonDirectHandlers() {
+        DirectHandler handler = (req, type, status, headers, message) -> {
+            String text = status.code() == 413 ? "Failed to buffer the request body: length limit exceeded"
+                    : message == null || message.isBlank() ? status.reasonPhrase() : message;
+            ErrorType errorType = status.code() == 503 ? ErrorType.Overloaded : ErrorType.Validation;
+            return DirectHandler.TransportResponse.builder()
+                    .status(status.code() == 503 ? Status.TOO_MANY_REQUESTS_429 : status)
+                    .header(HeaderNames.CONTENT_TYPE, "application/json")
+                    .entity(HttpIo.errorBytes(text, errorType))
+                    .build();
+        };
+        DirectHandlers.Builder builder = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            builder.addHandler(type, handler);
+        }
+        return builder.build();
+    }
+
+    private static ServedModel find(List<ServedModel> models, String role) {
+        return models.stream().filter(m -> m.role().equals(role)).findFirst().orElse(null);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    /** The port of a named listener ("embed" or "rerank"). */
+    public int port(String socket) {
+        return server.port(socket);
+    }
+
+    public List<ServedModel> models() {
+        return models;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /**
+     * Graceful stop: no new connections, in-flight requests finish within the grace period
+     * (their inputs keep running in the queues), then the queues drain and the models close.
+     */
+    @Override
+    public void close() {
+        server.stop();
+        long deadline = config.shutdownGracePeriod().toNanos();
+        for (ServedModel m : models) {
+            m.drain(deadline);
+        }
+        models.forEach(ServedModel::close);
+        runner.close();
+    }
+}

@@ -1,0 +1,86 @@
+package io.tandem.server.http;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Bytes in and out: bodies are read and written with our own mapper, never through Helidon's
+ * media negotiation (which answers a wrong Content-Type or broken JSON with a 500).
+ */
+public final class HttpIo {
+
+    public static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    private HttpIo() {
+    }
+
+    /** The JSON body, with TEI's 415 and 400 for a wrong Content-Type or unparsable JSON. */
+    public static JsonNode readJson(ServerRequest req) {
+        String type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
+        if (!type.equals("application/json") && !type.endsWith("+json")) {
+            throw new TeiError(415, ErrorType.Validation, "Expected request with `Content-Type: application/json`",
+                    "validation");
+        }
+        try (InputStream in = req.content().inputStream()) {
+            JsonNode node = JSON.readTree(in);
+            if (node == null) {
+                throw new TeiError(400, ErrorType.Validation,
+                        "Failed to parse the request body as JSON: EOF while parsing a value", "validation");
+            }
+            return node;
+        } catch (JacksonException e) {
+            throw new TeiError(400, ErrorType.Validation,
+                    "Failed to parse the request body as JSON: " + e.getOriginalMessage(), "validation");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static void send(ServerResponse res, int status, Object body) {
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write response", e);
+        }
+        res.status(Status.create(status));
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(bytes);
+    }
+
+    /** TEI's error body; the OpenAI routes use OpenAI's shape instead. */
+    public static void sendError(ServerResponse res, TeiError error, boolean openAi) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        if (openAi) {
+            body.put("message", error.getMessage());
+            body.put("code", error.status());
+            body.put("type", error.type().name());
+        } else {
+            body.put("error", error.getMessage());
+            body.put("error_type", error.type().name());
+        }
+        send(res, error.status(), body);
+    }
+
+    /** TEI's error body as bytes, for responses Helidon makes before routing (413, 503). */
+    public static byte[] errorBytes(String message, ErrorType type) {
+        try {
+            return JSON.writeValueAsBytes(Map.of("error", message, "error_type", type.name()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

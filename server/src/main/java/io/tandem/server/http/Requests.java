@@ -1,0 +1,337 @@
+package io.tandem.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Request bodies of TEI's routes, parsed from JSON trees with TEI's rules (untagged unions,
+ * defaults, unknown fields ignored) and TEI-like messages for shapes that do not fit.
+ */
+public final class Requests {
+
+    private Requests() {
+    }
+
+    /** One input: a text, or caller-made token ids. */
+    public record Input(String text, long[] ids) {
+        public int characters() {
+            return text != null ? text.codePointCount(0, text.length()) : ids.length;
+        }
+    }
+
+    /** TEI's {@code Input}: one input, or a batch (which keeps the outer list in responses). */
+    public record Inputs(List<Input> items, boolean batch) {
+    }
+
+    /** Truncation as asked: {@code truncate} null means the server's auto-truncate. */
+    public record Truncate(Boolean truncate, boolean left) {
+    }
+
+    public record Embed(Inputs inputs, Truncate truncate, String promptName, boolean normalize, Integer dimensions) {
+    }
+
+    public record EmbedAll(Inputs inputs, Truncate truncate, String promptName) {
+    }
+
+    public record Rerank(String query, List<String> texts, Truncate truncate, boolean rawScores, boolean returnText) {
+    }
+
+    /** Each item is one text or a (text, text_pair). */
+    public record Predict(List<List<String>> items, boolean batch, Truncate truncate, boolean rawScores) {
+    }
+
+    public record Similarity(String source, List<String> sentences, Truncate truncate, String promptName) {
+    }
+
+    public record Tokenize(List<String> inputs, boolean batch, boolean addSpecialTokens, String promptName) {
+    }
+
+    public record Decode(List<long[]> ids, boolean skipSpecialTokens) {
+    }
+
+    public record OpenAi(Inputs input, boolean base64, Integer dimensions) {
+    }
+
+    public static Embed embed(JsonNode body) {
+        requireObject(body);
+        return new Embed(inputs(body, "inputs"), truncate(body), optString(body, "prompt_name"),
+                bool(body, "normalize", true), optUnsigned(body, "dimensions"));
+    }
+
+    public static EmbedAll embedAll(JsonNode body) {
+        requireObject(body);
+        return new EmbedAll(inputs(body, "inputs"), truncate(body), optString(body, "prompt_name"));
+    }
+
+    public static Rerank rerank(JsonNode body) {
+        requireObject(body);
+        String query = string(body, "query");
+        JsonNode texts = required(body, "texts");
+        if (!texts.isArray()) {
+            throw TeiError.shape("texts: invalid type: " + describe(texts) + ", expected a sequence");
+        }
+        List<String> list = new ArrayList<>(texts.size());
+        for (JsonNode t : texts) {
+            if (!t.isTextual()) {
+                throw TeiError.shape("texts: invalid type: " + describe(t) + ", expected a string");
+            }
+            list.add(t.asText());
+        }
+        return new Rerank(query, list, truncate(body), bool(body, "raw_scores", false), bool(body, "return_text", false));
+    }
+
+    public static Predict predict(JsonNode body) {
+        requireObject(body);
+        JsonNode inputs = required(body, "inputs");
+        List<List<String>> items = new ArrayList<>();
+        boolean batch;
+        if (inputs.isTextual()) {
+            items.add(List.of(inputs.asText()));
+            batch = false;
+        } else if (inputs.isArray() && !inputs.isEmpty() && inputs.get(0).isTextual()) {
+            items.add(stringList(inputs, 1, 2, "inputs"));
+            batch = false;
+        } else if (inputs.isArray() && !inputs.isEmpty()) {
+            for (JsonNode item : inputs) {
+                if (!item.isArray()) {
+                    throw TeiError.shape("inputs: data did not match any variant of untagged enum PredictInput");
+                }
+                items.add(stringList(item, 1, 2, "inputs"));
+            }
+            batch = true;
+        } else {
+            throw TeiError.shape("inputs: invalid length 0, expected 1 or 2 strings or a batch of them");
+        }
+        return new Predict(items, batch, truncate(body), bool(body, "raw_scores", false));
+    }
+
+    public static Similarity similarity(JsonNode body) {
+        requireObject(body);
+        JsonNode inputs = required(body, "inputs");
+        if (!inputs.isObject()) {
+            throw TeiError.shape("inputs: invalid type: " + describe(inputs) + ", expected struct SimilarityInput");
+        }
+        String source = string(inputs, "source_sentence");
+        JsonNode sentences = required(inputs, "sentences");
+        if (!sentences.isArray()) {
+            throw TeiError.shape("sentences: invalid type: " + describe(sentences) + ", expected a sequence");
+        }
+        List<String> list = stringList(sentences, 0, Integer.MAX_VALUE, "sentences");
+        JsonNode parameters = body.path("parameters");
+        Truncate truncate = new Truncate(null, false);
+        String prompt = null;
+        if (parameters.isObject()) {
+            truncate = truncate(parameters);
+            prompt = optString(parameters, "prompt_name");
+        } else if (!parameters.isMissingNode() && !parameters.isNull()) {
+            throw TeiError.shape("parameters: invalid type: " + describe(parameters) + ", expected struct");
+        }
+        return new Similarity(source, list, truncate, prompt);
+    }
+
+    public static Tokenize tokenize(JsonNode body) {
+        requireObject(body);
+        JsonNode inputs = required(body, "inputs");
+        List<String> list;
+        boolean batch;
+        if (inputs.isTextual()) {
+            list = List.of(inputs.asText());
+            batch = false;
+        } else if (inputs.isArray()) {
+            list = stringList(inputs, 0, Integer.MAX_VALUE, "inputs");
+            batch = true;
+        } else {
+            throw TeiError.shape("inputs: data did not match any variant of untagged enum TokenizeInput");
+        }
+        return new Tokenize(list, batch, bool(body, "add_special_tokens", true), optString(body, "prompt_name"));
+    }
+
+    public static Decode decode(JsonNode body) {
+        requireObject(body);
+        JsonNode ids = required(body, "ids");
+        List<long[]> list = new ArrayList<>();
+        if (ids.isArray() && (ids.isEmpty() || ids.get(0).isNumber())) {
+            list.add(idList(ids, "ids").orElseThrow(() -> untagged("ids", "InputIds")));
+        } else if (ids.isArray()) {
+            for (JsonNode item : ids) {
+                list.add(idList(item, "ids").orElseThrow(() -> untagged("ids", "InputIds")));
+            }
+        } else {
+            throw untagged("ids", "InputIds");
+        }
+        return new Decode(list, bool(body, "skip_special_tokens", true));
+    }
+
+    public static OpenAi openAi(JsonNode body) {
+        requireObject(body);
+        Inputs input = inputs(body, "input");
+        String format = body.path("encoding_format").isMissingNode() || body.path("encoding_format").isNull()
+                ? "float" : body.path("encoding_format").asText(null);
+        if (!"float".equals(format) && !"base64".equals(format)) {
+            throw TeiError.shape("encoding_format: unknown variant `" + body.path("encoding_format")
+                    + "`, expected `float` or `base64`");
+        }
+        return new OpenAi(input, "base64".equals(format), optUnsigned(body, "dimensions"));
+    }
+
+    /** TEI's untagged Input: a string, one id list, or a batch of strings and id lists. */
+    static Inputs inputs(JsonNode body, String field) {
+        JsonNode node = required(body, field);
+        if (node.isTextual()) {
+            return new Inputs(List.of(new Input(node.asText(), null)), false);
+        }
+        if (!node.isArray()) {
+            throw untagged(field, "Input");
+        }
+        var ids = idList(node, field);
+        if (ids.isPresent()) {
+            return new Inputs(List.of(new Input(null, ids.get())), false);
+        }
+        List<Input> items = new ArrayList<>(node.size());
+        for (JsonNode item : node) {
+            if (item.isTextual()) {
+                items.add(new Input(item.asText(), null));
+            } else {
+                items.add(new Input(null, idList(item, field).orElseThrow(() -> untagged(field, "Input"))));
+            }
+        }
+        return new Inputs(items, true);
+    }
+
+    /** An array of u32, or empty when the node is not one. */
+    private static java.util.Optional<long[]> idList(JsonNode node, String field) {
+        if (!node.isArray()) {
+            return java.util.Optional.empty();
+        }
+        long[] ids = new long[node.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode v = node.get(i);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0 || v.asLong() > 0xFFFF_FFFFL) {
+                return java.util.Optional.empty();
+            }
+            ids[i] = v.asLong();
+        }
+        return java.util.Optional.of(ids);
+    }
+
+    private static Truncate truncate(JsonNode body) {
+        JsonNode t = body.path("truncate");
+        Boolean truncate = null;
+        if (t.isBoolean()) {
+            truncate = t.asBoolean();
+        } else if (!t.isMissingNode() && !t.isNull()) {
+            throw TeiError.shape("truncate: invalid type: " + describe(t) + ", expected a boolean");
+        }
+        JsonNode d = body.path("truncation_direction");
+        boolean left = false;
+        if (!d.isMissingNode()) {
+            String dir = d.isTextual() ? d.asText() : null;
+            if ("Left".equals(dir) || "left".equals(dir)) {
+                left = true;
+            } else if (!"Right".equals(dir) && !"right".equals(dir)) {
+                throw TeiError.shape("truncation_direction: unknown variant `" + (dir != null ? dir : d.toString())
+                        + "`, expected one of `Left`, `Right`, `left`, `right`");
+            }
+        }
+        return new Truncate(truncate, left);
+    }
+
+    private static List<String> stringList(JsonNode array, int min, int max, String field) {
+        if (array.size() < min || array.size() > max) {
+            throw TeiError.shape(field + ": invalid length " + array.size() + ", expected "
+                    + (max == 2 ? "1 or 2 strings" : "a sequence"));
+        }
+        List<String> list = new ArrayList<>(array.size());
+        for (JsonNode s : array) {
+            if (!s.isTextual()) {
+                throw TeiError.shape(field + ": invalid type: " + describe(s) + ", expected a string");
+            }
+            list.add(s.asText());
+        }
+        return list;
+    }
+
+    private static void requireObject(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw TeiError.shape("invalid type: " + describe(body) + ", expected a JSON object");
+        }
+    }
+
+    private static JsonNode required(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null) {
+            throw TeiError.shape("missing field `" + field + "`");
+        }
+        return node;
+    }
+
+    private static String string(JsonNode body, String field) {
+        JsonNode node = required(body, field);
+        if (!node.isTextual()) {
+            throw TeiError.shape(field + ": invalid type: " + describe(node) + ", expected a string");
+        }
+        return node.asText();
+    }
+
+    private static String optString(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            throw TeiError.shape(field + ": invalid type: " + describe(node) + ", expected a string");
+        }
+        return node.asText();
+    }
+
+    private static boolean bool(JsonNode body, String field, boolean fallback) {
+        JsonNode node = body.get(field);
+        if (node == null) {
+            return fallback;
+        }
+        if (!node.isBoolean()) {
+            throw TeiError.shape(field + ": invalid type: " + describe(node) + ", expected a boolean");
+        }
+        return node.asBoolean();
+    }
+
+    private static Integer optUnsigned(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 0) {
+            throw TeiError.shape(field + ": invalid value: " + describe(node) + ", expected usize");
+        }
+        return node.asInt();
+    }
+
+    private static TeiError untagged(String field, String type) {
+        return TeiError.shape(field + ": data did not match any variant of untagged enum " + type);
+    }
+
+    private static String describe(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return "null";
+        }
+        if (node.isTextual()) {
+            String s = node.asText();
+            return "string \"" + (s.length() > 40 ? s.substring(0, 40) + "…" : s) + "\"";
+        }
+        if (node.isBoolean()) {
+            return "boolean `" + node.asBoolean() + "`";
+        }
+        if (node.isIntegralNumber()) {
+            return "integer `" + node.asText() + "`";
+        }
+        if (node.isNumber()) {
+            return "floating point `" + node.asText() + "`";
+        }
+        if (node.isArray()) {
+            return "sequence";
+        }
+        return "map";
+    }
+}

@@ -1,0 +1,318 @@
+package io.tandem.server.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FlagsTest {
+    private static ServerConfig parse(String... args) {
+        return Flags.parse(args, Map.of());
+    }
+
+    private static ServerConfig parseEnv(Map<String, String> env, String... args) {
+        return Flags.parse(args, env);
+    }
+
+    private static String error(Map<String, String> env, String... args) {
+        return assertThrows(FlagException.class, () -> Flags.parse(args, env)).getMessage();
+    }
+
+    private static String error(String... args) {
+        return error(Map.of(), args);
+    }
+
+    @Test
+    void defaults() {
+        ServerConfig c = parse();
+        assertEquals("0.0.0.0", c.hostname());
+        assertEquals(3000, c.port());
+        assertNull(c.embedPort());
+        assertNull(c.rerankPort());
+        assertNull(c.modelId());
+        assertNull(c.apiKey());
+        assertEquals(2_000_000L, c.payloadLimit());
+        assertFalse(c.jsonOutput());
+        assertEquals(List.of(), c.corsAllowOrigins());
+        assertEquals("auto", c.device());
+        assertEquals(Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 64), c.tokenizationWorkers());
+        assertEquals(Duration.ofSeconds(30), c.shutdownGracePeriod());
+        assertNull(c.onnxruntimeNativePath());
+        assertEquals(List.of(), c.warnings());
+        ModelSettings expected = new ModelSettings(null, null, null, null, 512, 16384, null, 32, true,
+                null, null, null, null);
+        assertEquals(expected, c.embed());
+        assertEquals(expected, c.rerank());
+    }
+
+    @Test
+    void serverFlagsInBothSpellings() {
+        ServerConfig c = parse("--hostname", "127.0.0.1", "-p", "8080", "--embed-port=8081", "--rerank-port", "8082",
+                "--model-id", "/models/x", "--api-key=secret", "--payload-limit", "1000", "--json-output",
+                "--cors-allow-origin", "http://a", "--cors-allow-origin=http://b,http://c", "--device", "cuda:1",
+                "--tokenization-workers", "3", "--shutdown-grace-period", "2.5",
+                "--onnxruntime-native-path", "/opt/ort");
+        assertEquals("127.0.0.1", c.hostname());
+        assertEquals(8080, c.port());
+        assertEquals(8081, c.embedPort());
+        assertEquals(8082, c.rerankPort());
+        assertEquals("/models/x", c.modelId());
+        assertEquals("secret", c.apiKey());
+        assertEquals(1000L, c.payloadLimit());
+        assertTrue(c.jsonOutput());
+        assertEquals(List.of("http://a", "http://b", "http://c"), c.corsAllowOrigins());
+        assertEquals("cuda:1", c.device());
+        assertEquals(3, c.tokenizationWorkers());
+        assertEquals(Duration.ofMillis(2500), c.shutdownGracePeriod());
+        assertEquals("/opt/ort", c.onnxruntimeNativePath());
+        assertEquals(9000, parse("--port=9000").port());
+        assertEquals(9001, parse("-p=9001").port());
+        assertEquals(Duration.ofSeconds(7), parse("--shutdown-grace-period", "7").shutdownGracePeriod());
+        assertEquals("::1", parse("--hostname", "::1").hostname());
+    }
+
+    @Test
+    void modelSettingsGeneralFormAppliesToBoth() {
+        ServerConfig c = parse("--revision", "abc", "--served-model-name", "svc", "--pooling", "last-token",
+                "--max-concurrent-requests", "7", "--max-batch-tokens=100", "--max-batch-requests", "4",
+                "--max-client-batch-size", "9", "--auto-truncate", "false", "--default-prompt", "query: ",
+                "--gpu-mem-limit", "4GiB", "--dtype", "float16");
+        ModelSettings expected = new ModelSettings(null, "abc", "svc", "lasttoken", 7, 100, 4, 9, false,
+                "query: ", null, 4L << 30, "float16");
+        assertEquals(expected, c.embed());
+        assertEquals(expected, c.rerank());
+    }
+
+    @Test
+    void perModelFormsOverrideTheGeneralOne() {
+        ServerConfig c = parse("--embed-model", "/m/e", "--rerank-model=/m/r", "--max-batch-tokens", "100",
+                "--rerank-max-batch-tokens", "200", "--embed-pooling", "cls", "--rerank-auto-truncate=false",
+                "--embed-dtype", "float32", "--rerank-gpu-mem-limit", "512MiB");
+        assertEquals("/m/e", c.embed().model());
+        assertEquals("/m/r", c.rerank().model());
+        assertEquals(100, c.embed().maxBatchTokens());
+        assertEquals(200, c.rerank().maxBatchTokens());
+        assertEquals("cls", c.embed().pooling());
+        assertNull(c.rerank().pooling());
+        assertTrue(c.embed().autoTruncate());
+        assertFalse(c.rerank().autoTruncate());
+        assertEquals("float32", c.embed().dtype());
+        assertNull(c.rerank().dtype());
+        assertNull(c.embed().gpuMemLimit());
+        assertEquals(512L << 20, c.rerank().gpuMemLimit());
+    }
+
+    @Test
+    void precedence() {
+        Map<String, String> env = Map.of(
+                "MAX_BATCH_TOKENS", "10", "EMBED_MAX_BATCH_TOKENS", "20", "RERANK_MAX_CLIENT_BATCH_SIZE", "5",
+                "PORT", "80", "MAX_CONCURRENT_REQUESTS", "64");
+        // per-model env beats general CLI; general CLI beats general env; CLI beats env for server flags.
+        ServerConfig c = parseEnv(env, "--max-batch-tokens", "30", "--max-client-batch-size", "6", "--port", "81");
+        assertEquals(20, c.embed().maxBatchTokens());
+        assertEquals(30, c.rerank().maxBatchTokens());
+        assertEquals(6, c.embed().maxClientBatchSize());
+        assertEquals(5, c.rerank().maxClientBatchSize());
+        assertEquals(81, c.port());
+        assertEquals(64, c.embed().maxConcurrentRequests());
+        // per-model CLI beats per-model env.
+        assertEquals(40, parseEnv(env, "--embed-max-batch-tokens", "40").embed().maxBatchTokens());
+        // general env beats the default.
+        assertEquals(10, parseEnv(env).rerank().maxBatchTokens());
+        assertEquals(80, parseEnv(env).port());
+        // Last one wins on the command line.
+        assertEquals(2, parse("--max-batch-requests", "1", "--max-batch-requests", "2").embed().maxBatchRequests());
+    }
+
+    @Test
+    void environmentVariables() {
+        Map<String, String> env = Map.ofEntries(
+                Map.entry("PATH", "/usr/bin"), Map.entry("HOME", "/root"), Map.entry("LANG", "C.UTF-8"),
+                Map.entry("HOSTNAME", "127.0.0.1"), Map.entry("PORT", "80"), Map.entry("API_KEY", "k"),
+                Map.entry("PAYLOAD_LIMIT", "5"), Map.entry("JSON_OUTPUT", "TRUE"), Map.entry("DEVICE", "cpu"),
+                Map.entry("CORS_ALLOW_ORIGIN", "http://a, http://b"), Map.entry("MODEL_ID", "/m"),
+                Map.entry("AUTO_TRUNCATE", "False"), Map.entry("EMBED_MODEL", "/e"), Map.entry("RERANK_MODEL", "/r"),
+                Map.entry("DEFAULT_PROMPT_NAME", "query"), Map.entry("GPU_MEM_LIMIT", "2GB"),
+                Map.entry("SHUTDOWN_GRACE_PERIOD", "0"), Map.entry("TOKENIZATION_WORKERS", "2"),
+                Map.entry("ONNXRUNTIME_NATIVE_PATH", "/ort"), Map.entry("EMBED_PORT", "81"),
+                Map.entry("RERANK_REVISION", "r1"), Map.entry("DTYPE", "FLOAT32"));
+        ServerConfig c = parseEnv(env);
+        assertEquals("127.0.0.1", c.hostname());
+        assertEquals(80, c.port());
+        assertEquals(81, c.embedPort());
+        assertEquals("k", c.apiKey());
+        assertEquals(5L, c.payloadLimit());
+        assertTrue(c.jsonOutput());
+        assertEquals("cpu", c.device());
+        assertEquals(List.of("http://a", "http://b"), c.corsAllowOrigins());
+        assertEquals("/m", c.modelId());
+        assertEquals(Duration.ZERO, c.shutdownGracePeriod());
+        assertEquals(2, c.tokenizationWorkers());
+        assertEquals("/ort", c.onnxruntimeNativePath());
+        assertFalse(c.embed().autoTruncate());
+        assertEquals("/e", c.embed().model());
+        assertEquals("/r", c.rerank().model());
+        assertEquals("query", c.rerank().defaultPromptName());
+        assertEquals(2_000_000_000L, c.embed().gpuMemLimit());
+        assertNull(c.embed().revision());
+        assertEquals("r1", c.rerank().revision());
+        assertEquals("float32", c.embed().dtype());
+        assertEquals(List.of(), c.warnings());
+        // Command-line origins replace the environment's.
+        assertEquals(List.of("http://c"), parseEnv(env, "--cors-allow-origin", "http://c").corsAllowOrigins());
+    }
+
+    @Test
+    void emptyEnvironmentValuesAreUnset() {
+        ServerConfig c = parseEnv(Map.of("PORT", "", "API_KEY", "", "MAX_BATCH_TOKENS", ""));
+        assertEquals(3000, c.port());
+        assertNull(c.apiKey());
+        assertEquals(16384, c.embed().maxBatchTokens());
+        // An empty command-line value cancels one from the environment.
+        assertNull(parseEnv(Map.of("API_KEY", "k"), "--api-key=").apiKey());
+    }
+
+    @Test
+    void dockerHostnameFallsBackWithAWarning() {
+        ServerConfig c = parseEnv(Map.of("HOSTNAME", "3f2a9c0e1b7d"));
+        assertEquals("0.0.0.0", c.hostname());
+        assertEquals(1, c.warnings().size());
+        assertTrue(c.warnings().getFirst().contains("HOSTNAME"), c.warnings().getFirst());
+        assertEquals("0.0.0.0", parse("--hostname", "localhost").hostname());
+        assertEquals("0.0.0.0", parse("--hostname", "256.1.1.1").hostname());
+        assertEquals("0.0.0.0", parse("--hostname", "[::1]").hostname());
+        // The command line wins over Docker's HOSTNAME without a warning.
+        ServerConfig d = parseEnv(Map.of("HOSTNAME", "3f2a9c0e1b7d"), "--hostname", "10.0.0.2");
+        assertEquals("10.0.0.2", d.hostname());
+        assertEquals(List.of(), d.warnings());
+        assertTrue(Flags.isIpLiteral("fe80::1"));
+        assertTrue(Flags.isIpLiteral("::ffff:10.0.0.1"));
+        assertFalse(Flags.isIpLiteral("abc:def"));
+        assertFalse(Flags.isIpLiteral("1.2.3"));
+    }
+
+    @Test
+    void bareBooleans() {
+        assertTrue(parse("--json-output").jsonOutput());
+        assertTrue(parse("--json-output", "--port", "1").jsonOutput());
+        assertTrue(parse("--json-output", "-p", "1").jsonOutput());
+        assertFalse(parse("--json-output", "false").jsonOutput());
+        assertFalse(parse("--json-output=FALSE").jsonOutput());
+        ServerConfig c = parseEnv(Map.of("AUTO_TRUNCATE", "false"), "--rerank-auto-truncate", "--port", "1");
+        assertFalse(c.embed().autoTruncate());
+        assertTrue(c.rerank().autoTruncate());
+        assertTrue(parseEnv(Map.of("AUTO_TRUNCATE", "false"), "--auto-truncate").embed().autoTruncate());
+        assertEquals("--json-output: expected true or false, got 'maybe'", error("--json-output", "maybe"));
+    }
+
+    @Test
+    void gpuMemLimitSuffixes() {
+        assertEquals(1000L, parse("--gpu-mem-limit", "1000").embed().gpuMemLimit());
+        assertEquals(1000L, parse("--gpu-mem-limit", "1000B").embed().gpuMemLimit());
+        assertEquals(4L << 30, parse("--gpu-mem-limit", "4GiB").embed().gpuMemLimit());
+        assertEquals(4L << 30, parse("--gpu-mem-limit", "4 gib").embed().gpuMemLimit());
+        assertEquals(512L << 20, parse("--gpu-mem-limit", "512MiB").embed().gpuMemLimit());
+        assertEquals(2_000_000_000L, parse("--gpu-mem-limit", "2GB").embed().gpuMemLimit());
+        assertEquals(3L << 29, parse("--gpu-mem-limit", "1.5GiB").embed().gpuMemLimit());
+        assertEquals(5_000L, parse("--gpu-mem-limit", "5KB").embed().gpuMemLimit());
+        assertEquals(1L << 40, parse("--gpu-mem-limit", "1TiB").embed().gpuMemLimit());
+        for (String bad : List.of("4G", "GiB", "-1", "0", "4 GiBs", "1e9", "99999999999TiB")) {
+            assertTrue(error("--gpu-mem-limit", bad).startsWith("--gpu-mem-limit: expected a size"), bad);
+        }
+    }
+
+    @Test
+    void valueNormalisation() {
+        assertEquals("lasttoken", parse("--pooling", "lasttoken").embed().pooling());
+        assertEquals("lasttoken", parse("--pooling", "LAST-TOKEN").embed().pooling());
+        assertEquals("mean", parse("--pooling", "mean").embed().pooling());
+        assertEquals("splade", parse("--pooling", "splade").embed().pooling());
+        assertEquals("cuda", parse("--device", "CUDA").device());
+        assertEquals("cuda:0", parse("--device", "cuda:0").device());
+    }
+
+    @Test
+    void prompts() {
+        ServerConfig c = parse("--default-prompt", "query: ", "--rerank-default-prompt-name", "rr");
+        assertEquals("query: ", c.embed().defaultPrompt());
+        assertNull(c.embed().defaultPromptName());
+        assertNull(c.rerank().defaultPrompt());
+        assertEquals("rr", c.rerank().defaultPromptName());
+        // A prompt that starts with a dash is still a value.
+        assertEquals("-x", parse("--default-prompt", "-x").embed().defaultPrompt());
+    }
+
+    @Test
+    void errors() {
+        assertEquals("unknown flag --foo", error("--foo"));
+        assertEquals("unknown flag --foo", error("--foo=1"));
+        assertEquals("unknown flag --model", error("--model", "/m"));
+        assertEquals("unknown flag --embed-model-id", error("--embed-model-id", "/m"));
+        assertEquals("unexpected argument 'stray'", error("stray"));
+        assertEquals("--max-batch-tokens: expected a positive integer, got 'abc'", error("--max-batch-tokens", "abc"));
+        assertEquals("--max-batch-tokens: expected a positive integer, got '0'", error("--max-batch-tokens", "0"));
+        assertEquals("--embed-max-batch-requests: expected a positive integer, got '-3'",
+                error("--embed-max-batch-requests=-3"));
+        assertEquals("MAX_CLIENT_BATCH_SIZE: expected a positive integer, got 'x'",
+                error(Map.of("MAX_CLIENT_BATCH_SIZE", "x")));
+        assertEquals("--port: expected a port number 0..65535, got '70000'", error("--port", "70000"));
+        assertEquals("--port: missing value", error("--port"));
+        assertEquals("--api-key: missing value", error("--api-key", "--port", "1"));
+        assertEquals("--device: expected auto|cpu|cuda[:N], got 'gpu'", error("--device", "gpu"));
+        assertEquals("--device: expected auto|cpu|cuda[:N], got 'cuda:'", error("--device", "cuda:"));
+        assertEquals("--pooling: expected cls|mean|last-token|splade, got 'max'", error("--pooling", "max"));
+        assertEquals("--dtype: expected float32|float16, got 'bfloat16'", error("--dtype", "bfloat16"));
+        assertEquals("--shutdown-grace-period: expected a number of seconds, got '-1'",
+                error("--shutdown-grace-period", "-1"));
+        assertEquals("--default-prompt and --default-prompt-name cannot both be set",
+                error("--default-prompt", "a", "--default-prompt-name", "b"));
+        assertEquals("--default-prompt and --default-prompt-name cannot both be set",
+                error(Map.of("DEFAULT_PROMPT_NAME", "b"), "--default-prompt", "a"));
+        assertEquals("--embed-default-prompt and --embed-default-prompt-name cannot both be set",
+                error("--embed-default-prompt", "a", "--embed-default-prompt-name", "b"));
+        // Only the winning value is parsed: a bad value that is overridden does no harm.
+        assertEquals(5, parseEnv(Map.of("MAX_BATCH_TOKENS", "junk"), "--max-batch-tokens", "5").embed().maxBatchTokens());
+    }
+
+    @Test
+    void teiOnlyFlagsAreAcceptedWithAWarning() {
+        ServerConfig c = parse("--huggingface-hub-cache", "/data", "--disable-spans", "--otlp-endpoint=http://x");
+        assertEquals(3, c.warnings().size());
+        assertTrue(c.warnings().getFirst().contains("--huggingface-hub-cache"));
+    }
+
+    @Test
+    void help() {
+        assertTrue(Flags.wantsHelp(new String[] {"--port", "1", "-h"}));
+        assertTrue(Flags.wantsHelp(new String[] {"--help"}));
+        assertFalse(Flags.wantsHelp(new String[] {"--port", "1"}));
+        parse("--help"); // not an error for parse
+
+        String help = Flags.help();
+        List<String> server = List.of("hostname", "port", "embed-port", "rerank-port", "model-id", "embed-model",
+                "rerank-model", "api-key", "payload-limit", "json-output", "cors-allow-origin", "device",
+                "tokenization-workers", "shutdown-grace-period", "onnxruntime-native-path");
+        List<String> model = List.of("revision", "served-model-name", "pooling", "max-concurrent-requests",
+                "max-batch-tokens", "max-batch-requests", "max-client-batch-size", "auto-truncate", "default-prompt",
+                "default-prompt-name", "gpu-mem-limit", "dtype");
+        for (String f : server) {
+            assertTrue(help.contains("--" + f + " "), f);
+            assertTrue(help.contains("[env: " + Flags.envName(f) + "]"), f);
+        }
+        for (String f : model) {
+            for (String form : List.of(f, "embed-" + f, "rerank-" + f)) {
+                assertTrue(help.contains("--" + form + " "), form);
+                assertTrue(help.contains("[env: " + Flags.envName(form) + "]"), form);
+            }
+        }
+        assertTrue(help.contains("-p, --port"));
+        assertTrue(help.contains("[default: 16384]"));
+        assertTrue(help.contains("[default: 2000000]"));
+    }
+}
