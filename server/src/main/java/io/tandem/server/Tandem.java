@@ -140,8 +140,17 @@ public final class Tandem implements AutoCloseable {
         }
         long total = 0;
         for (ServedModel m : models) {
+            long gpu = m.model().gpuMemoryAtLoad();
+            total += Math.max(gpu, 0);
+            if (gpu >= 0) {
+                m.metrics().setGpuMemoryBytes(gpu);
+            }
             LOG.info("model " + m.name() + " (" + m.role() + ", " + m.kind().name().toLowerCase() + ") on "
-                    + m.model().device() + (m.model().fallbackReason() != null ? ": " + m.model().fallbackReason() : ""));
+                    + m.model().device() + (gpu >= 0 ? ", " + gpu / (1 << 20) + " MiB of GPU memory at load" : "")
+                    + (m.model().fallbackReason() != null ? ": " + m.model().fallbackReason() : ""));
+        }
+        if (total > 0) {
+            LOG.info("GPU memory taken by the models at load: " + total / (1 << 20) + " MiB in total");
         }
     }
 

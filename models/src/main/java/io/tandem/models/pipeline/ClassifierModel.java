@@ -5,6 +5,7 @@ import io.tandem.models.ModelFiles;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
+import io.tandem.models.tokenize.Truncation;
 import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
 
@@ -24,6 +25,11 @@ public final class ClassifierModel extends Model {
         if (shape.length != 2) {
             throw new ModelLoadException("model " + name + ": output " + logits + " must be [batch, labels]");
         }
+    }
+
+    @Override
+    protected void warmUp() {
+        classify(List.of(tokenizer().encodePair("warm up", "warm up", Truncation.RIGHT)));
     }
 
     /** Raw logits, one row per input. */

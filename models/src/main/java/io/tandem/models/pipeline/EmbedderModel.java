@@ -6,6 +6,7 @@ import io.tandem.models.ModelFiles;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
+import io.tandem.models.tokenize.Truncation;
 import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
 
@@ -61,6 +62,11 @@ public final class EmbedderModel extends Model {
         long[] shape = outputs.get(pooledOutput != null ? pooledOutput : hiddenOutput);
         int dims = (int) shape[shape.length - 1];
         this.dimensions = dims > 0 ? dims : descriptor.hiddenSize();
+    }
+
+    @Override
+    protected void warmUp() {
+        embed(List.of(tokenizer().encode("warm up", Truncation.RIGHT)), outputs());
     }
 
     /** Size of the dense vector. */

@@ -6,6 +6,7 @@ import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
+import io.tandem.ort.GpuMemory;
 import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
 import io.tandem.ort.SessionFactory;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -31,6 +33,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private final InferenceSession session;
     private final InputBuffers buffers;
     private volatile long shrinkAbove = Long.MAX_VALUE;
+    private long gpuMemoryAtLoad = -1;
 
     Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session) {
         this.name = name;
@@ -57,6 +60,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         } catch (IOException | RuntimeException e) {
             throw new ModelLoadException("model " + name + ": cannot load " + files.tokenizer() + ": " + e.getMessage(), e);
         }
+        int deviceId = options.device().deviceId();
+        OptionalLong before = GpuMemory.get().used(deviceId);
         InferenceSession session;
         try {
             session = SessionFactory.open(new SessionSpec(name, files.onnx(), options.device(), options.gpuMemLimit(),
@@ -66,9 +71,15 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             throw e;
         }
         try {
-            return descriptor.isClassifier()
+            Model model = descriptor.isClassifier()
                     ? new ClassifierModel(name, files, descriptor, tokenizer, session)
                     : new EmbedderModel(name, files, descriptor, tokenizer, session);
+            model.warmUp();
+            OptionalLong after = GpuMemory.get().used(deviceId);
+            if (session.device().startsWith("cuda") && before.isPresent() && after.isPresent()) {
+                model.gpuMemoryAtLoad = after.getAsLong() - before.getAsLong();
+            }
+            return model;
         } catch (RuntimeException e) {
             session.close();
             tokenizer.close();
@@ -101,6 +112,20 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     public String fallbackReason() {
         return session.fallbackReason();
     }
+
+    /**
+     * Device memory the model took when it loaded (weights, arena and workspaces after a
+     * warm-up batch), measured through NVML; -1 on CPU or without NVML.
+     */
+    public long gpuMemoryAtLoad() {
+        return gpuMemoryAtLoad;
+    }
+
+    /**
+     * One small batch at load: proves the device really runs the graph (appending the CUDA
+     * provider does not) and makes the first request's latency ordinary.
+     */
+    protected abstract void warmUp();
 
     /** Batches with more padded tokens than this give unused GPU arena memory back afterwards. */
     public void shrinkArenaAbove(long paddedTokens) {

@@ -115,6 +115,9 @@ final class InfoHandlers {
         if (m.embedder() != null) {
             info.put("outputs", outputs(m.embedder()));
         }
+        if (m.model().gpuMemoryAtLoad() >= 0) {
+            info.put("gpu_memory_at_load_bytes", m.model().gpuMemoryAtLoad());
+        }
         return info;
     }
 
@@ -149,6 +152,7 @@ final class InfoHandlers {
             s.put("pooling", d.pooling().teiName());
             s.put("outputs", outputs(m.embedder()));
         }
+        s.put("gpu_memory_at_load_bytes", m.model().gpuMemoryAtLoad() >= 0 ? m.model().gpuMemoryAtLoad() : null);
         s.put("queue_size", m.queueSize());
         return s;
     }
