@@ -40,6 +40,7 @@ public final class TeiRoutes {
     public void main(HttpRouting.Builder routing, Surface root) {
         routing.get("/models", (req, res) -> info.models(req, res, models, root.biEncoderRerank()));
         routing.get("/api-doc/openapi.json", info::openApi);
+        SwaggerUi.register(routing);
         register(routing, "", req -> root, null);
         register(routing, "/models/{name}", this::byName, req -> {
             ServedModel m = named(req);
@@ -52,6 +53,7 @@ public final class TeiRoutes {
         Surface surface = model.kind() == ModelKind.EMBEDDER
                 ? new Surface(model, null, false) : new Surface(null, model, false);
         routing.get("/api-doc/openapi.json", info::openApi);
+        SwaggerUi.register(routing);
         register(routing, "", req -> surface, req -> MetricsRegistry.labelEquals("model", model.name()));
     }
 
