@@ -84,6 +84,11 @@ public final class Tandem implements AutoCloseable {
             addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config);
             addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config);
             WebServer server = builder.build().start();
+            if (!server.isRunning() || server.port() < 0) {
+                server.stop();
+                throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
+                        + " (is the port in use?)");
+            }
             Tandem tandem = new Tandem(config, models, runner, server);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
