@@ -55,11 +55,19 @@ final class Endpoint {
             return TeiError.tokenizer(t.getMessage());
         }
         if (e instanceof InferenceException t) {
-            return TeiError.backend(t.getMessage());
+            return TeiError.backend(withoutPaths(t.getMessage()));
         }
         // Anything else is our bug or a native failure: say so without internals.
         LOG.log(Level.WARNING, "request failed", e);
-        return TeiError.backend(e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + firstLine(e.getMessage()) : ""));
+        return TeiError.backend(e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + withoutPaths(firstLine(e.getMessage())) : ""));
+    }
+
+    private static final java.util.regex.Pattern SOURCE_PATH =
+            java.util.regex.Pattern.compile("(/[\\w.+-]+)+(:\\d+)?\\s*");
+
+    /** ORT's messages name its source files and our model paths: clients get neither. */
+    static String withoutPaths(String message) {
+        return message == null ? "" : SOURCE_PATH.matcher(message).replaceAll("");
     }
 
     private static String firstLine(String s) {

@@ -6,13 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -44,8 +44,15 @@ public final class HttpIo {
         } catch (JacksonException e) {
             throw new TeiError(400, ErrorType.Validation,
                     "Failed to parse the request body as JSON: " + e.getOriginalMessage(), "validation");
+        } catch (RequestException e) {
+            // A chunked body that outgrows --payload-limit is only found out while reading it.
+            if (e.status().code() == 413) {
+                throw new TeiError(413, ErrorType.Validation, "Failed to buffer the request body: length limit exceeded",
+                        "validation");
+            }
+            throw e;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new TeiError(400, ErrorType.Validation, "Failed to read the request body", "validation");
         }
     }
 
