@@ -40,6 +40,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 OPSET = 17
+# `--dynamo`: torch.onnx.export(dynamo=True) of the fp16 model with SDPA attention.  Opset 23
+# has the ONNX `Attention` op, which onnxruntime's CUDA provider runs as a fused kernel.
+DYNAMO_OPSET = 23
+ATTENTION_OPS = ("Attention", "MultiHeadAttention", "PackedAttention", "PackedMultiHeadAttention",
+                 "GroupQueryAttention")
 MANIFEST_NAME = "tandem.json"
 MANIFEST_FORMAT = "tandem-v1"
 # Above this size the graph is saved with its weights in `model.onnx_data`:
@@ -324,34 +329,38 @@ def copy_tokenizer_files(src: Path, dst: Path) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def force_eager_attention(model) -> str:
-    """Make sure attention is the plain matmul/softmax path and report it.
+def force_eager_attention(model, attn: str = "eager") -> str:
+    """Make sure attention is the plain matmul/softmax path (or `attn`) and report it.
 
     The eager path applies the padding mask as an additive float mask, which
-    the exported graph reproduces exactly for any padding pattern.  The API
-    moved between transformers versions, so every attempt is guarded.
+    the exported graph reproduces exactly for any padding pattern.  `--dynamo`
+    asks for "sdpa" instead, which the dynamo exporter turns into ONNX
+    `Attention` nodes.  The API moved between transformers versions, so every
+    attempt is guarded.
     """
     setter = getattr(model, "set_attn_implementation", None)
     if callable(setter):
         try:
-            setter("eager")
+            setter(attn)
         except Exception as exc:  # noqa: BLE001 - best effort, checked below
-            log(f"note: set_attn_implementation('eager') failed: {exc}")
+            log(f"note: set_attn_implementation({attn!r}) failed: {exc}")
     for module in model.modules():
         cfg = getattr(module, "config", None)
         if cfg is not None and hasattr(cfg, "model_type"):
             try:
-                cfg._attn_implementation = "eager"
+                cfg._attn_implementation = attn
             except Exception:  # noqa: BLE001 - read-only in some versions
                 pass
     impl = getattr(model.config, "_attn_implementation", None)
-    if impl not in (None, "eager"):
-        log(f"WARNING: attention implementation is {impl!r}, not 'eager'")
+    if impl not in (None, attn):
+        log(f"WARNING: attention implementation is {impl!r}, not {attn!r}")
     return str(impl)
 
 
-def load_hf_model(model_dir: Path, class_name: str):
+def load_hf_model(model_dir: Path, class_name: str, attn: str = "eager", half: bool = False):
     """Load a transformers model from a local folder in fp32, eval mode, eager attention.
+
+    `attn="sdpa", half=True` (used by `--dynamo`) gives the fp16 SDPA model instead.
 
     Missing weights (other than the unused pooler) are an error: they would be
     randomly initialised and give a silently wrong export.
@@ -363,7 +372,7 @@ def load_hf_model(model_dir: Path, class_name: str):
         raise ExportError(f"transformers {transformers.__version__} has no class {class_name}")
     kwargs = {"local_files_only": True, "output_loading_info": True}
     try:
-        result = cls.from_pretrained(str(model_dir), attn_implementation="eager", **kwargs)
+        result = cls.from_pretrained(str(model_dir), attn_implementation=attn, **kwargs)
     except (TypeError, ValueError) as exc:
         if "attn_implementation" not in str(exc):
             raise
@@ -381,10 +390,10 @@ def load_hf_model(model_dir: Path, class_name: str):
             f"{class_name} from {model_dir}: missing weights {sorted(map(str, missing))[:10]} "
             f"mismatched {mismatched[:10]} - is this the right folder/architecture?"
         )
-    impl = force_eager_attention(model)
-    model = model.float().eval()
+    impl = force_eager_attention(model, attn)
+    model = (model.half() if half else model.float()).eval()
     log(f"loaded {class_name} from {model_dir} (transformers {transformers.__version__}, "
-        f"torch {torch.__version__}, attention={impl})")
+        f"torch {torch.__version__}, attention={impl}, dtype={'float16' if half else 'float32'})")
     return model
 
 
@@ -438,12 +447,15 @@ def _build_modules():
             self.encoder = encoder
             self.sparse_linear = sparse_linear
             self.colbert_linear = colbert_linear
+            self.fp32_outputs = False  # set for fp16 (--dynamo) exports
 
         def forward(self, input_ids, attention_mask):
             h = _last_hidden_state(self.encoder(input_ids=input_ids, attention_mask=attention_mask))
             dense = h[:, 0]
             sparse = torch.relu(self.sparse_linear(h)).squeeze(-1)
             colbert = self.colbert_linear(h[:, 1:])
+            if self.fp32_outputs:
+                return dense.float(), sparse.float(), colbert.float()
             return dense, sparse, colbert
 
     class PlainModule(torch.nn.Module):
@@ -463,6 +475,7 @@ def _build_modules():
             super().__init__()
             self.model = model
             self.with_token_types = with_token_types
+            self.fp32_outputs = False  # set for fp16 (--dynamo) exports
 
         def forward(self, input_ids, attention_mask, token_type_ids=None):
             if self.with_token_types:
@@ -471,7 +484,8 @@ def _build_modules():
             else:
                 out = self.model(input_ids=input_ids, attention_mask=attention_mask)
             logits = getattr(out, "logits", None)
-            return logits if logits is not None else out[0]
+            logits = logits if logits is not None else out[0]
+            return logits.float() if self.fp32_outputs else logits
 
     return M3Module, PlainModule, RerankerModule
 
@@ -482,18 +496,22 @@ def _drop_pooler(encoder) -> None:
         encoder.pooler = None
 
 
-def build_m3_module(model_dir: Path):
+def build_m3_module(model_dir: Path, attn: str = "eager", half: bool = False):
     """bge-m3 as one torch module with (dense_vecs, sparse_weights, colbert_vecs) outputs."""
     cfg = read_json(model_dir / "config.json")
     hidden, _ = model_dims(cfg)
-    encoder = load_hf_model(model_dir, "XLMRobertaModel")
+    encoder = load_hf_model(model_dir, "XLMRobertaModel", attn=attn, half=half)
     _drop_pooler(encoder)
     sparse = load_linear_head(model_dir / "sparse_linear.pt", hidden, "sparse")
     colbert = load_linear_head(model_dir / "colbert_linear.pt", hidden, "colbert")
     if sparse.out_features != 1:
         raise ExportError(f"sparse_linear.pt must be Linear({hidden}, 1), got out={sparse.out_features}")
     M3Module, _, _ = _build_modules()
-    return M3Module(encoder, sparse, colbert).eval()
+    module = M3Module(encoder, sparse, colbert)
+    if half:
+        module = module.half()
+        module.fp32_outputs = True
+    return module.eval()
 
 
 def build_plain_module(model_dir: Path):
@@ -506,17 +524,19 @@ def build_plain_module(model_dir: Path):
     return PlainModule(encoder).eval()
 
 
-def build_reranker_module(model_dir: Path):
+def build_reranker_module(model_dir: Path, attn: str = "eager", half: bool = False):
     """The cross-encoder; BERT models also take token_type_ids."""
     cfg = read_json(model_dir / "config.json")
     arch = detect_architecture(cfg)
     class_name = "XLMRobertaForSequenceClassification" if arch == "xlm-roberta" else "BertForSequenceClassification"
-    model = load_hf_model(model_dir, class_name)
+    model = load_hf_model(model_dir, class_name, attn=attn, half=half)
     num_labels = int(getattr(model.config, "num_labels", 1))
     if num_labels != 1:
         log(f"WARNING: {model_dir} has num_labels={num_labels}; Tandem expects one relevance logit")
     _, _, RerankerModule = _build_modules()
-    return RerankerModule(model, with_token_types=(arch == "bert")).eval(), arch
+    module = RerankerModule(model, with_token_types=(arch == "bert"))
+    module.fp32_outputs = half
+    return module.eval(), arch
 
 
 # --------------------------------------------------------------------------
@@ -611,6 +631,61 @@ def torch_export(module, example: dict, input_names, output_names, dynamic_axes,
     check_onnx(out_path)
 
 
+def torch_export_dynamo(module, example: dict, input_names, output_names, out_path: Path) -> None:
+    """Export with torch.onnx.export(dynamo=True), opset 23, batch and sequence dynamic; then re-save.
+
+    Meant for the fp16 model with SDPA attention (`--dynamo`): the exporter maps
+    scaled_dot_product_attention to the ONNX `Attention` op, which onnxruntime's CUDA
+    provider runs fused.  An input axis that came out static is an error, since the
+    server feeds every batch and sequence size.
+    """
+    torch = require("torch", "ONNX export")
+    onnx = require("onnx", "ONNX export")
+    require("onnxscript", "the dynamo ONNX exporter (--dynamo)")
+    args = tuple(torch.from_numpy(example[name]) for name in input_names)
+    dim = torch.export.Dim
+    dyn = getattr(dim, "DYNAMIC", None) or getattr(dim, "AUTO")
+    dynamic_shapes = tuple({0: dyn, 1: dyn} for _ in input_names)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".tandem-export-", dir=str(out_path.parent)))
+    try:
+        tmp_model = tmp_dir / "model.onnx"
+        with torch.no_grad():
+            torch.onnx.export(module, args, str(tmp_model), dynamo=True, opset_version=DYNAMO_OPSET,
+                              input_names=list(input_names), output_names=list(output_names),
+                              dynamic_shapes=dynamic_shapes, external_data=True)
+        model = onnx.load(str(tmp_model), load_external_data=True)
+        got_inputs = [i.name for i in model.graph.input]
+        got_outputs = [o.name for o in model.graph.output]
+        if got_inputs != list(input_names) or got_outputs != list(output_names):
+            raise ExportError(f"exported graph has inputs {got_inputs} outputs {got_outputs}, "
+                              f"expected {list(input_names)} / {list(output_names)}")
+        for inp in model.graph.input:
+            dims = inp.type.tensor_type.shape.dim
+            static = [i for i, d in enumerate(dims) if not d.dim_param]
+            if static:
+                raise ExportError(f"dynamo export made axes {static} of input {inp.name} static "
+                                  f"({[d.dim_value or d.dim_param for d in dims]}); the server needs them dynamic")
+        save_onnx(model, out_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    check_onnx(out_path)
+
+
+def count_attention_nodes(path: Path) -> dict:
+    """{"domain::op": count} of fused attention nodes (graph and local functions), logged."""
+    onnx = require("onnx", "reading ONNX graphs")
+    model = onnx.load(str(path), load_external_data=False)
+    counts: dict = {}
+    nodes = list(model.graph.node) + [n for f in model.functions for n in f.node]
+    for node in nodes:
+        if node.op_type in ATTENTION_OPS:
+            key = f"{node.domain or 'ai.onnx'}::{node.op_type}"
+            counts[key] = counts.get(key, 0) + 1
+    log(f"attention nodes in {path.name}: {json.dumps(counts, sort_keys=True) if counts else 'none (not fused)'}")
+    return counts
+
+
 def optimize_onnx(path: Path, num_heads: int, hidden_size: int, fp16: bool, opt_level: int = 0) -> dict:
     """Fuse with onnxruntime.transformers (model_type "bert") and optionally convert to fp16.
 
@@ -687,9 +762,14 @@ def _prepare_out(out_dir: Path, model_dir: Path) -> None:
 
 def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, max_length: int | None = None,
               opt_level: int = 0, verify_after: bool = True, atol: float | None = None,
-              rtol: float | None = None, source: str | None = None) -> dict:
-    """Export bge-m3 in Tandem's three-output layout; returns a summary with verification results."""
+              rtol: float | None = None, source: str | None = None, dynamo: bool = False) -> dict:
+    """Export bge-m3 in Tandem's three-output layout; returns a summary with verification results.
+
+    dynamo=True exports the fp16 model with SDPA attention through the dynamo exporter
+    (opset 23, fused `Attention` nodes); it implies fp16.
+    """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
+    fp16 = fp16 or dynamo
     check_model_dir(model_dir)
     _prepare_out(out_dir, model_dir)
     cfg = read_json(model_dir / "config.json")
@@ -702,30 +782,40 @@ def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, ma
     max_input = compute_max_input_length(cfg, arch)
     if max_length is not None:
         max_input = min(max_input, int(max_length))
-    with timed("load bge-m3 (PyTorch)"):
-        module = build_m3_module(model_dir)
+    with timed("load bge-m3 (PyTorch" + (", fp16, sdpa)" if dynamo else ")")):
+        module = build_m3_module(model_dir, attn="sdpa", half=True) if dynamo else build_m3_module(model_dir)
     colbert_dim = int(module.colbert_linear.out_features)
     pad_tok, pad_id = pad_token_and_id(tokenizer, cfg)
     example = encode_batch(tokenizer, TRACE_TEXTS, min(max_input, VERIFY_MAX_TOKENS), pad_tok, pad_id)
     onnx_path = out_dir / "model.onnx"
-    with timed("torch.onnx.export (fp32)"):
-        torch_export(
-            module, example,
-            input_names=("input_ids", "attention_mask"),
-            output_names=("dense_vecs", "sparse_weights", "colbert_vecs"),
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "sequence"},
-                "attention_mask": {0: "batch", 1: "sequence"},
-                "dense_vecs": {0: "batch"},
-                "sparse_weights": {0: "batch", 1: "sequence"},
-                "colbert_vecs": {0: "batch", 1: "sequence_minus_1"},
-            },
-            out_path=onnx_path,
-        )
-    if fp16 or optimize:
-        with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
-            optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
+    if dynamo:
+        with timed(f"torch.onnx.export (dynamo, opset {DYNAMO_OPSET}, fp16, sdpa)"):
+            torch_export_dynamo(module, example, input_names=("input_ids", "attention_mask"),
+                                output_names=("dense_vecs", "sparse_weights", "colbert_vecs"), out_path=onnx_path)
+        if optimize:
+            with timed("onnxruntime optimizer"):
+                optimize_onnx(onnx_path, heads, hidden, fp16=False, opt_level=opt_level)
+        module = None  # verify against the fp32 eager reference, loaded again
+    else:
+        with timed("torch.onnx.export (fp32)"):
+            torch_export(
+                module, example,
+                input_names=("input_ids", "attention_mask"),
+                output_names=("dense_vecs", "sparse_weights", "colbert_vecs"),
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "sequence"},
+                    "attention_mask": {0: "batch", 1: "sequence"},
+                    "dense_vecs": {0: "batch"},
+                    "sparse_weights": {0: "batch", 1: "sequence"},
+                    "colbert_vecs": {0: "batch", 1: "sequence_minus_1"},
+                },
+                out_path=onnx_path,
+            )
+        if fp16 or optimize:
+            with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
+                optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
     print_graph_io(onnx_path)
+    count_attention_nodes(onnx_path)
     with timed("copy config and tokenizer files"):
         shutil.copyfile(model_dir / "config.json", out_dir / "config.json")
         copied = copy_tokenizer_files(model_dir, out_dir)
@@ -800,9 +890,13 @@ def export_plain(model_dir, out_dir, verify_after: bool = True, atol: float | No
 
 def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = False,
                     max_length: int | None = None, opt_level: int = 0, verify_after: bool = True,
-                    atol: float | None = None, rtol: float | None = None) -> dict:
-    """Export a cross-encoder reranker with a `logits` [batch, 1] output and a manifest."""
+                    atol: float | None = None, rtol: float | None = None, dynamo: bool = False) -> dict:
+    """Export a cross-encoder reranker with a `logits` [batch, 1] output and a manifest.
+
+    dynamo=True: fp16 model, SDPA attention, dynamo exporter, opset 23 (implies fp16).
+    """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
+    fp16 = fp16 or dynamo
     check_model_dir(model_dir)
     _prepare_out(out_dir, model_dir)
     cfg = read_json(model_dir / "config.json")
@@ -812,21 +906,32 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
     max_input = compute_max_input_length(cfg, arch)
     if max_length is not None:
         max_input = min(max_input, int(max_length))
-    with timed("load reranker (PyTorch)"):
-        module, arch = build_reranker_module(model_dir)
+    with timed("load reranker (PyTorch" + (", fp16, sdpa)" if dynamo else ")")):
+        module, arch = (build_reranker_module(model_dir, attn="sdpa", half=True) if dynamo
+                        else build_reranker_module(model_dir))
     pad_tok, pad_id = pad_token_and_id(tokenizer, cfg)
     example = encode_batch(tokenizer, TRACE_PAIRS, min(max_input, VERIFY_MAX_TOKENS), pad_tok, pad_id)
     input_names = ["input_ids", "attention_mask"] + (["token_type_ids"] if arch == "bert" else [])
     dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     dynamic_axes["logits"] = {0: "batch"}
     onnx_path = out_dir / "model.onnx"
-    with timed("torch.onnx.export (fp32, logits)"):
-        torch_export(module, example, input_names=input_names, output_names=("logits",),
-                     dynamic_axes=dynamic_axes, out_path=onnx_path)
-    if fp16 or optimize:
-        with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
-            optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
+    if dynamo:
+        with timed(f"torch.onnx.export (dynamo, opset {DYNAMO_OPSET}, fp16, sdpa, logits)"):
+            torch_export_dynamo(module, example, input_names=input_names, output_names=("logits",),
+                                out_path=onnx_path)
+        if optimize:
+            with timed("onnxruntime optimizer"):
+                optimize_onnx(onnx_path, heads, hidden, fp16=False, opt_level=opt_level)
+        module = None  # verify against the fp32 eager reference, loaded again
+    else:
+        with timed("torch.onnx.export (fp32, logits)"):
+            torch_export(module, example, input_names=input_names, output_names=("logits",),
+                         dynamic_axes=dynamic_axes, out_path=onnx_path)
+        if fp16 or optimize:
+            with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
+                optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
     print_graph_io(onnx_path)
+    count_attention_nodes(onnx_path)
     shutil.copyfile(model_dir / "config.json", out_dir / "config.json")
     copied = copy_tokenizer_files(model_dir, out_dir)
     log(f"copied config.json, {', '.join(copied)}")
@@ -1063,6 +1168,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="optimizer opt_level (0 = Python fusions only; default)")
             p.add_argument("--max-length", type=int, default=None,
                            help="cap max_input_length recorded in tandem.json")
+            p.add_argument("--dynamo", action="store_true",
+                           help="export the fp16 model with SDPA attention via torch.onnx.export(dynamo=True, "
+                                f"opset {DYNAMO_OPSET}): fused ONNX Attention nodes; implies --fp16")
 
     p = sub.add_parser("export-m3", help="bge-m3 -> dense/sparse/colbert graph + tandem.json")
     common(p, optimizable=True)
@@ -1090,14 +1198,15 @@ def main(argv=None) -> int:
             res = export_m3(args.model, args.out, fp16=args.fp16, optimize=args.optimize,
                             max_length=args.max_length, opt_level=args.opt_level,
                             verify_after=not args.no_verify, atol=args.atol, rtol=args.rtol,
-                            source=args.source)
+                            source=args.source, dynamo=args.dynamo)
         elif args.command == "export-plain":
             res = export_plain(args.model, args.out, verify_after=not args.no_verify,
                                atol=args.atol, rtol=args.rtol)
         elif args.command == "export-reranker":
             res = export_reranker(args.model, args.out, fp16=args.fp16, optimize=args.optimize,
                                   max_length=args.max_length, opt_level=args.opt_level,
-                                  verify_after=not args.no_verify, atol=args.atol, rtol=args.rtol)
+                                  verify_after=not args.no_verify, atol=args.atol, rtol=args.rtol,
+                                  dynamo=args.dynamo)
         else:
             res = {"verify": verify(args.onnx_dir, args.model, atol=args.atol, rtol=args.rtol)}
     except ExportError as exc:

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""In-process PyTorch baseline for the Tandem GPU benchmark (no HTTP, no tokenizer).
+
+    python3 bench/gpu/torch_baseline.py --models /root/bench-models --out bench-out/torch.md
+
+Loads the random-weight HF folders written by gen_models.py (hf/m3, hf/reranker) in fp16
+with attn_implementation="sdpa" on cuda:0, as sentence-transformers would run them, and
+measures like /work/shared/gpu/README.md: random token ids, no padding, CLS vector
+normalised, 3 warm-ups then 10 timed runs between torch.cuda.synchronize() calls.
+
+  bge-m3 shape:      tokens/s at (batch, seq) = (64, 128), (32, 512), (4, 4096)
+  reranker shape:    pairs/s at batch 64 × 256 tokens (one logit per pair)
+
+Writes a Markdown table (--out) and the same numbers as JSON (--json) for GpuLoadBench's
+"torch in-process" column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+T0 = time.monotonic()
+VOCAB = 250002
+EMBED_CASES = ((64, 128), (32, 512), (4, 4096))
+RERANK_CASE = (64, 256)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} +{time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+def load(cls, folder: Path, torch):
+    """from_pretrained in fp16 with SDPA attention (transformers 5 calls it dtype, 4 torch_dtype)."""
+    try:
+        model = cls.from_pretrained(str(folder), dtype=torch.float16, attn_implementation="sdpa")
+    except TypeError:
+        model = cls.from_pretrained(str(folder), torch_dtype=torch.float16, attn_implementation="sdpa")
+    impl = getattr(model.config, "_attn_implementation", "?")
+    return model.to("cuda").eval(), impl
+
+
+def timed_runs(fn, torch, warmups: int, runs: int) -> float:
+    """Seconds per run: `warmups` untimed calls, then `runs` calls between two synchronize()."""
+    for _ in range(warmups):
+        fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(runs):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / runs
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", type=Path, default=Path("/root/bench-models"))
+    ap.add_argument("--out", type=Path, default=Path("torch.md"))
+    ap.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON")
+    ap.add_argument("--warmups", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args(argv)
+
+    import torch
+    import transformers
+
+    if not torch.cuda.is_available():
+        log("ERROR: no CUDA device visible to torch")
+        return 1
+    gpu = torch.cuda.get_device_name(0)
+    log(f"torch {torch.__version__}, transformers {transformers.__version__}, {gpu}")
+    results = {}
+    rows = []
+    gen = torch.Generator(device="cuda").manual_seed(0)
+
+    def write():
+        lines = [f"## PyTorch in-process baseline ({gpu}, torch {torch.__version__}, "
+                 f"transformers {transformers.__version__}, fp16, SDPA)", "",
+                 f"Random ids, no padding, {args.warmups} warm-ups then {args.runs} timed runs; "
+                 "embedder output = normalised CLS vector, reranker output = logits.", "",
+                 "| model | batch × tokens | ms per batch | rate |", "| --- | --- | --- | --- |"] + rows
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        return lines
+
+    model, impl = load(transformers.XLMRobertaModel, args.models / "hf" / "m3", torch)
+    log(f"bge-m3 shape loaded (attention={impl}), "
+        f"{torch.cuda.memory_allocated() / 2**30:.2f} GiB allocated")
+    for batch, seq in EMBED_CASES:
+        ids = torch.randint(4, VOCAB - 1, (batch, seq), device="cuda", generator=gen)
+        mask = torch.ones_like(ids)
+
+        @torch.inference_mode()
+        def embed():
+            h = model(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0]
+            return torch.nn.functional.normalize(h.float(), dim=-1)
+
+        try:
+            sec = timed_runs(embed, torch, args.warmups, args.runs)
+            rate = batch * seq / sec
+            results[f"embed_{batch}x{seq}_tok_s"] = rate
+            rows.append(f"| bge-m3 shape | {batch} × {seq} | {sec * 1000:.1f} | {rate / 1000:.0f}k tok/s |")
+        except Exception as exc:  # noqa: BLE001 - keep the other cases
+            rows.append(f"| bge-m3 shape | {batch} × {seq} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
+        log(rows[-1])
+        write()
+    peak = torch.cuda.max_memory_allocated() / 2**30
+    del model
+    torch.cuda.empty_cache()
+
+    model, impl = load(transformers.XLMRobertaForSequenceClassification, args.models / "hf" / "reranker", torch)
+    log(f"reranker shape loaded (attention={impl})")
+    batch, seq = RERANK_CASE
+    ids = torch.randint(4, VOCAB - 1, (batch, seq), device="cuda", generator=gen)
+    mask = torch.ones_like(ids)
+
+    @torch.inference_mode()
+    def rerank():
+        return model(input_ids=ids, attention_mask=mask).logits.float()
+
+    try:
+        sec = timed_runs(rerank, torch, args.warmups, args.runs)
+        rate = batch / sec
+        results[f"rerank_{batch}x{seq}_pairs_s"] = rate
+        rows.append(f"| reranker shape | {batch} × {seq} | {sec * 1000:.1f} | {rate:.0f} pairs/s "
+                    f"({batch * seq / sec / 1000:.0f}k tok/s) |")
+    except Exception as exc:  # noqa: BLE001
+        rows.append(f"| reranker shape | {batch} × {seq} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
+    log(rows[-1])
+    results["embed_peak_allocated_gib"] = round(peak, 2)
+    lines = write()
+    lines.append("")
+    lines.append(f"Peak torch memory (bge-m3 shape): {peak:.2f} GiB allocated.")
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
