@@ -78,7 +78,11 @@ public final class HttpIo {
     /** TEI's error body as bytes, for responses Helidon makes before routing (413, 503). */
     public static byte[] errorBytes(String message, ErrorType type) {
         try {
-            return JSON.writeValueAsBytes(Map.of("error", message, "error_type", type.name()));
+            // Ordered as TEI writes it: Map.of would iterate in a per-JVM random order.
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", message);
+            body.put("error_type", type.name());
+            return JSON.writeValueAsBytes(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
