@@ -36,7 +36,8 @@ public final class HttpIo {
         }
         try (InputStream in = req.content().inputStream()) {
             JsonNode node = JSON.readTree(in);
-            if (node == null) {
+            // An empty body reads as a MissingNode (Jackson 2.10+), not null.
+            if (node == null || node.isMissingNode()) {
                 throw new TeiError(400, ErrorType.Validation,
                         "Failed to parse the request body as JSON: EOF while parsing a value", "validation");
             }
