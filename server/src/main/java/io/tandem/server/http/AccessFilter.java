@@ -49,7 +49,7 @@ public final class AccessFilter implements Filter {
     }
 
     private static boolean isPublic(RoutingRequest req) {
-        if (req.prologue().method() != Method.GET) {
+        if (req.prologue().method() != Method.GET && req.prologue().method() != Method.HEAD) {
             return false;
         }
         String path = req.path().path();

@@ -152,10 +152,13 @@ final class EmbedHandlers {
         });
     }
 
-    /** Bi-encoder /rerank: cosine of each text's embedding with the query's. */
+    /**
+     * Bi-encoder /rerank: the query and the texts embedded together. The caller has already
+     * applied TEI's request cap to the texts alone (the query is not one of the client's inputs).
+     */
     List<Outcome<Embedding>> embedTexts(ServedModel m, List<String> texts, Requests.Truncate truncate) {
         List<Requests.Input> items = texts.stream().map(t -> new Requests.Input(t, null)).toList();
-        return run(m, new Requests.Inputs(items, true), truncate, null, EnumSet.of(EmbedOutput.DENSE));
+        return run(m, new Requests.Inputs(items, true), truncate, null, EnumSet.of(EmbedOutput.DENSE), false);
     }
 
     private static ServedModel embedder(Surface surface) {
@@ -169,8 +172,13 @@ final class EmbedHandlers {
     /** Batch-size check, permits, then tokenize → queue → batch for every input. */
     private List<Outcome<Embedding>> run(ServedModel m, Requests.Inputs inputs, Requests.Truncate truncate,
                                          String promptName, Set<EmbedOutput> want) {
+        return run(m, inputs, truncate, promptName, want, true);
+    }
+
+    private List<Outcome<Embedding>> run(ServedModel m, Requests.Inputs inputs, Requests.Truncate truncate,
+                                         String promptName, Set<EmbedOutput> want, boolean checkBatchSize) {
         int n = inputs.items().size();
-        if (n > m.settings().maxClientBatchSize()) {
+        if (checkBatchSize && n > m.settings().maxClientBatchSize()) {
             throw TeiError.batchSize(n, m.settings().maxClientBatchSize());
         }
         String prompt = Prompts.resolve(m, promptName);

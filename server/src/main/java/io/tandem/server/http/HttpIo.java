@@ -36,7 +36,8 @@ public final class HttpIo {
         }
         try (InputStream in = req.content().inputStream()) {
             JsonNode node = JSON.readTree(in);
-            if (node == null) {
+            // An empty body reads as a MissingNode (Jackson 2.10+), not null.
+            if (node == null || node.isMissingNode()) {
                 throw new TeiError(400, ErrorType.Validation,
                         "Failed to parse the request body as JSON: EOF while parsing a value", "validation");
             }
@@ -85,7 +86,11 @@ public final class HttpIo {
     /** TEI's error body as bytes, for responses Helidon makes before routing (413, 503). */
     public static byte[] errorBytes(String message, ErrorType type) {
         try {
-            return JSON.writeValueAsBytes(Map.of("error", message, "error_type", type.name()));
+            // Ordered as TEI writes it: Map.of would iterate in a per-JVM random order.
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", message);
+            body.put("error_type", type.name());
+            return JSON.writeValueAsBytes(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

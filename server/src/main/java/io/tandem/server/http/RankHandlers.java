@@ -44,9 +44,11 @@ final class RankHandlers {
             }
             float[] scores;
             List<? extends Outcome<?>> outcomes;
+            boolean biEncoder = false;
             if (m == null && surface.biEncoderRerank() && surface.embedder() != null
                     && surface.embedder().kind() == ModelKind.EMBEDDER) {
                 m = surface.embedder();
+                biEncoder = true;
                 List<String> all = new ArrayList<>();
                 all.add(r.query());
                 all.addAll(r.texts());
@@ -86,7 +88,8 @@ final class RankHandlers {
                 rank.put("score", scores[i]);
                 ranks.add(rank);
             }
-            Endpoint.succeeded(res, m.metrics(), start, true, false, outcomes, characters);
+            // Bi-encoder inputs were counted as te_embed_count; their successes must match.
+            Endpoint.succeeded(res, m.metrics(), start, true, biEncoder, outcomes, characters);
             HttpIo.send(res, 200, ranks);
         });
     }

@@ -4,13 +4,17 @@ import io.tandem.models.ModelKind;
 import io.tandem.server.core.InferenceRunner;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.metrics.MetricsRegistry;
+import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -38,26 +42,70 @@ public final class TeiRoutes {
 
     /** The main listener: every route at the root, and each model's routes under /models/{name}. */
     public void main(HttpRouting.Builder routing, Surface root) {
-        routing.get("/models", (req, res) -> info.models(req, res, models, root.biEncoderRerank()));
-        routing.get("/api-doc/openapi.json", info::openApi);
+        Routes r = new Routes(routing);
+        r.get("/models", (req, res) -> info.models(req, res, models, root.biEncoderRerank()));
+        r.get("/api-doc/openapi.json", info::openApi);
         SwaggerUi.register(routing);
-        register(routing, "", req -> root, null);
-        register(routing, "/models/{name}", this::byName, req -> {
+        register(r, "", req -> root, null);
+        register(r, "/models/{name}", this::byName, req -> {
             ServedModel m = named(req);
             return m == null ? l -> false : MetricsRegistry.labelEquals("model", m.name());
         });
+        r.methodNotAllowed();
     }
 
     /** A model's own port: exactly a single-model TEI server for that model. */
     public void single(HttpRouting.Builder routing, ServedModel model) {
         Surface surface = model.kind() == ModelKind.EMBEDDER
                 ? new Surface(model, null, false) : new Surface(null, model, false);
-        routing.get("/api-doc/openapi.json", info::openApi);
+        Routes r = new Routes(routing);
+        r.get("/api-doc/openapi.json", info::openApi);
         SwaggerUi.register(routing);
-        register(routing, "", req -> surface, req -> MetricsRegistry.labelEquals("model", model.name()));
+        register(r, "", req -> surface, req -> MetricsRegistry.labelEquals("model", model.name()));
+        r.methodNotAllowed();
     }
 
-    private void register(HttpRouting.Builder r, String prefix, Function<ServerRequest, Surface> surface,
+    /**
+     * Routing that remembers each path's methods, so that another method on a known path gets
+     * TEI's (axum's) 405 with an {@code allow} header instead of a 404; GET routes answer HEAD too.
+     */
+    private static final class Routes {
+        private final HttpRouting.Builder routing;
+        private final Map<String, Set<String>> methods = new LinkedHashMap<>();
+
+        Routes(HttpRouting.Builder routing) {
+            this.routing = routing;
+        }
+
+        void get(String path, Handler handler) {
+            routing.get(path, handler);
+            routing.head(path, handler);
+            allow(path, "GET", "HEAD");
+        }
+
+        void post(String path, Handler handler) {
+            routing.post(path, handler);
+            allow(path, "POST");
+        }
+
+        private void allow(String path, String... names) {
+            methods.computeIfAbsent(path, p -> new TreeSet<>()).addAll(List.of(names));
+        }
+
+        /** Registered last: only requests that no route above took reach these. */
+        void methodNotAllowed() {
+            methods.forEach((path, names) -> {
+                String allow = String.join(",", names);
+                routing.any(path, (req, res) -> {
+                    res.status(405);
+                    res.header(HeaderNames.ALLOW, allow);
+                    res.send();
+                });
+            });
+        }
+    }
+
+    private void register(Routes r, String prefix, Function<ServerRequest, Surface> surface,
                           Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter) {
         r.post(prefix + "/embed", on(surface, embeds::embed));
         r.post(prefix + "/embed_all", on(surface, embeds::embedAll));
