@@ -63,7 +63,7 @@ public final class Tandem implements AutoCloseable {
         List<ServedModel> models = new ArrayList<>();
         InferenceRunner runner = new InferenceRunner(config.tokenizationWorkers());
         try {
-            loadModels(config, registry, models);
+            onLargeStack(() -> loadModels(config, registry, models));
             TeiRoutes routes = new TeiRoutes(runner, registry, models, config.tokenizationWorkers(), VERSION);
             ServedModel embed = find(models, "embed");
             ServedModel rerank = find(models, "rerank");
@@ -98,6 +98,31 @@ public final class Tandem implements AutoCloseable {
             models.forEach(ServedModel::close);
             runner.close();
             throw e;
+        }
+    }
+
+    /**
+     * ONNX Runtime's graph optimizer recurses deeply while it opens a model; a crash in it was
+     * seen on a thread with the JVM's default 1 MiB stack, so models load on a 64 MiB one.
+     */
+    private static void onLargeStack(Runnable work) {
+        RuntimeException[] failure = new RuntimeException[1];
+        Thread loader = Thread.ofPlatform().name("model-loader").stackSize(64L << 20).unstarted(() -> {
+            try {
+                work.run();
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        });
+        loader.start();
+        try {
+            loader.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while loading models", e);
+        }
+        if (failure[0] != null) {
+            throw failure[0];
         }
     }
 

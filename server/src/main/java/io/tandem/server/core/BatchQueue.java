@@ -64,7 +64,8 @@ public final class BatchQueue<W, R> implements AutoCloseable {
         this.maxBatchTokens = maxBatchTokens;
         this.maxBatchRequests = maxBatchRequests == null ? Integer.MAX_VALUE : maxBatchRequests;
         this.listener = listener;
-        this.thread = Thread.ofPlatform().name("batch-" + name).daemon(true).start(this::loop);
+        this.thread = Thread.ofPlatform().name("batch-" + name).daemon(true)
+                .stackSize(16L << 20).start(this::loop); // native inference: see Tandem.onLargeStack
     }
 
     /** Queues one input; the future completes when its batch has run. */
