@@ -7,6 +7,8 @@ import io.tandem.models.ModelKind;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
 import io.tandem.models.Pooling;
+import io.tandem.models.hub.HubModels;
+import io.tandem.models.hub.HubSettings;
 import io.tandem.models.pipeline.Model;
 import io.tandem.ort.DeviceChoice;
 import io.tandem.ort.OrtRuntime;
@@ -151,7 +153,7 @@ public final class Tandem implements AutoCloseable {
         String embedDir = embed.model();
         String rerankDir = rerank.model();
         if (config.modelId() != null) {
-            ModelFiles files = ModelFiles.open(Path.of(config.modelId()));
+            ModelFiles files = ModelFiles.open(HubModels.resolve(config.modelId(), embed.revision(), HubSettings.fromEnv()));
             boolean classifier = ModelDescriptor.describe(files, null).kind() != ModelKind.EMBEDDER;
             if (classifier && rerankDir == null) {
                 rerankDir = config.modelId();
@@ -189,7 +191,9 @@ public final class Tandem implements AutoCloseable {
         Pooling pooling = settings.pooling() == null || settings.pooling().equals("splade") ? null
                 : Pooling.parse(settings.pooling());
         long t0 = System.nanoTime();
-        Model model = Model.load(servedName != null ? servedName : dir, Path.of(dir),
+        // A folder stays as it is; a hub id (owner/name) becomes its snapshot in the HF cache.
+        Path local = HubModels.resolve(dir, settings.revision(), HubSettings.fromEnv());
+        Model model = Model.load(servedName != null ? servedName : dir, local,
                 new ModelOptions(device, settings.gpuMemLimit(), pooling, 0));
         ModelKind kind = model.descriptor().kind();
         boolean fits = required == ModelKind.EMBEDDER ? kind == ModelKind.EMBEDDER : kind != ModelKind.EMBEDDER;
