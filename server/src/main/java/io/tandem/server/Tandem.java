@@ -15,6 +15,7 @@ import io.tandem.ort.OrtRuntime;
 import io.tandem.server.config.ModelSettings;
 import io.tandem.server.config.ServerConfig;
 import io.tandem.server.core.InferenceRunner;
+import io.tandem.server.core.PriorityGate;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.http.AccessFilter;
 import io.tandem.server.http.ErrorType;
@@ -33,6 +34,7 @@ import io.helidon.webserver.http.DirectHandlers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -166,9 +168,12 @@ public final class Tandem implements AutoCloseable {
             embedDir = BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir()).toString();
             embedName = embedName != null ? embedName : BuiltinModels.BGE_SMALL_ZH;
         }
-        models.add(load("embed", embedDir, embedName, embed, device, registry, ModelKind.EMBEDDER));
+        // Two models share the device: the reranker's small, latency-bound batches go first.
+        PriorityGate gate = rerankDir == null ? null
+                : new PriorityGate(50, TimeUnit.MILLISECONDS, 4096, 1, TimeUnit.SECONDS);
+        models.add(load("embed", embedDir, embedName, embed, device, registry, ModelKind.EMBEDDER, gate));
         if (rerankDir != null) {
-            models.add(load("rerank", rerankDir, rerank.servedModelName(), rerank, device, registry, null));
+            models.add(load("rerank", rerankDir, rerank.servedModelName(), rerank, device, registry, null, gate));
         }
         long total = 0;
         for (ServedModel m : models) {
@@ -187,7 +192,8 @@ public final class Tandem implements AutoCloseable {
     }
 
     private static ServedModel load(String role, String dir, String servedName, ModelSettings settings,
-                                    DeviceChoice device, MetricsRegistry registry, ModelKind required) {
+                                    DeviceChoice device, MetricsRegistry registry, ModelKind required,
+                                    PriorityGate gate) {
         Pooling pooling = settings.pooling() == null || settings.pooling().equals("splade") ? null
                 : Pooling.parse(settings.pooling());
         long t0 = System.nanoTime();
@@ -210,7 +216,7 @@ public final class Tandem implements AutoCloseable {
         String name = servedName != null ? servedName : dir;
         LOG.info("loaded " + name + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         return new ServedModel(name, role, model, settings,
-                new TeiMetrics(registry, name, model.descriptor().maxInputLength()));
+                new TeiMetrics(registry, name, model.descriptor().maxInputLength()), gate);
     }
 
     /** Helidon answers 413 and 503 itself, before routing: in TEI's JSON error body here too. */

@@ -54,12 +54,25 @@ public final class BatchQueue<W, R> implements AutoCloseable {
     private final Condition notEmpty = lock.newCondition();
     private final Condition drained = lock.newCondition();
     private final Thread thread;
+    private final PriorityGate gate;
+    private final boolean priority;
     private boolean closing;
     private int running;
 
     public BatchQueue(String name, BatchRunner<W, R> runner, int maxBatchTokens, Integer maxBatchRequests,
                       Listener listener) {
+        this(name, runner, maxBatchTokens, maxBatchRequests, listener, null, false);
+    }
+
+    /**
+     * @param gate     shared with the other model on the same GPU, or null
+     * @param priority true for the side the gate favours (the reranker)
+     */
+    public BatchQueue(String name, BatchRunner<W, R> runner, int maxBatchTokens, Integer maxBatchRequests,
+                      Listener listener, PriorityGate gate, boolean priority) {
         this.name = name;
+        this.gate = gate;
+        this.priority = priority;
         this.runner = runner;
         this.maxBatchTokens = maxBatchTokens;
         this.maxBatchRequests = maxBatchRequests == null ? Integer.MAX_VALUE : maxBatchRequests;
@@ -80,6 +93,10 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             notEmpty.signal();
         } finally {
             lock.unlock();
+        }
+        if (gate != null && priority) {
+            gate.arrived(1);
+            future.whenComplete((r, e) -> gate.left(1));
         }
         return future;
     }
@@ -105,7 +122,14 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                     drained.signalAll();
                     return;
                 }
-                batch = nextBatch();
+            } finally {
+                lock.unlock();
+            }
+            // Outside the lock: the gate may make this (low-priority) side wait.
+            int budget = gate != null && !priority ? gate.admit(maxBatchTokens) : maxBatchTokens;
+            lock.lock();
+            try {
+                batch = nextBatch(budget);
                 running = batch.size();
             } finally {
                 lock.unlock();
@@ -126,7 +150,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
     }
 
     /** Cuts the next batch from the waiting inputs; called with the lock held. */
-    private List<QueuedItem<W, R>> nextBatch() {
+    private List<QueuedItem<W, R>> nextBatch(int budget) {
         dropAbandoned();
         if (waiting.isEmpty()) {
             return List.of();
@@ -147,7 +171,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 break;
             }
             int newLongest = Math.max(longest, c.tokens().length());
-            if ((long) newLongest * (batch.size() + 1) > maxBatchTokens) {
+            if ((long) newLongest * (batch.size() + 1) > budget) {
                 continue;
             }
             batch.add(c);

@@ -39,6 +39,15 @@ public final class ServedModel implements AutoCloseable {
      * @param role     "embed" or "rerank": the slot it fills, also usable in /models/{name}
      */
     public ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics) {
+        this(name, role, model, settings, metrics, null);
+    }
+
+    /**
+     * @param gate shared by an embedder and a reranker on one GPU: the reranker's batches go
+     *             first (see {@link PriorityGate}); null for none
+     */
+    public ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics,
+                       PriorityGate gate) {
         this.name = name;
         this.role = role;
         this.model = model;
@@ -71,14 +80,14 @@ public final class ServedModel implements AutoCloseable {
         if (model instanceof EmbedderModel embedder) {
             this.embedQueue = new BatchQueue<>(name, batch -> embedder.embed(
                     batch.stream().map(QueuedItem::tokens).toList(), union(batch)),
-                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener);
+                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, false);
             this.classifyQueue = null;
             metrics.trackQueueSize(embedQueue::size);
         } else {
             ClassifierModel classifier = (ClassifierModel) model;
             this.classifyQueue = new BatchQueue<>(name, batch -> List.of(classifier.classify(
                     batch.stream().map(QueuedItem::tokens).toList())),
-                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener);
+                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, true);
             this.embedQueue = null;
             metrics.trackQueueSize(classifyQueue::size);
         }
