@@ -4,7 +4,7 @@
 # no built-in model jar; Linux-only tokenizer natives). Run from the repository root.
 set -euo pipefail
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-mvn -q -DskipTests package test-compile
+mvn -q -DskipTests package  # package compiles the tests too (the GPU load generator)
 rm -rf .devcarry/app && mkdir -p .devcarry/app/lib
 cp server/target/tandem.jar .devcarry/app/
 for j in server/target/lib/*.jar; do

@@ -110,11 +110,13 @@ public final class Tandem implements AutoCloseable {
      * seen on a thread with the JVM's default 1 MiB stack, so models load on a 64 MiB one.
      */
     private static void onLargeStack(Runnable work) {
-        RuntimeException[] failure = new RuntimeException[1];
+        Throwable[] failure = new Throwable[1];
         Thread loader = Thread.ofPlatform().name("model-loader").stackSize(64L << 20).unstarted(() -> {
             try {
                 work.run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // Errors too (a missing class, a native library that will not link): the
+                // server must not start without its models.
                 failure[0] = e;
             }
         });
@@ -125,8 +127,11 @@ public final class Tandem implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while loading models", e);
         }
+        if (failure[0] instanceof RuntimeException e) {
+            throw e;
+        }
         if (failure[0] != null) {
-            throw failure[0];
+            throw new IllegalStateException("loading models failed: " + failure[0], failure[0]);
         }
     }
 
