@@ -39,6 +39,15 @@ public final class ServedModel implements AutoCloseable {
      * @param role     "embed" or "rerank": the slot it fills, also usable in /models/{name}
      */
     public ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics) {
+        this(name, role, model, settings, metrics, null, null);
+    }
+
+    /**
+     * With the backend's batch runner given instead of the model's own (tests use it to make
+     * the backend fail); null runners mean the model's.
+     */
+    ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics,
+                BatchRunner<Set<EmbedOutput>, Embedding> embedRunner, BatchRunner<Void, float[]> classifyRunner) {
         this.name = name;
         this.role = role;
         this.model = model;
@@ -69,15 +78,15 @@ public final class ServedModel implements AutoCloseable {
         // Keep the arena from holding on to the memory of a rare oversized batch.
         model.shrinkArenaAbove(settings.maxBatchTokens() / 2L);
         if (model instanceof EmbedderModel embedder) {
-            this.embedQueue = new BatchQueue<>(name, batch -> embedder.embed(
+            this.embedQueue = new BatchQueue<>(name, embedRunner != null ? embedRunner : batch -> embedder.embed(
                     batch.stream().map(QueuedItem::tokens).toList(), union(batch)),
                     settings.maxBatchTokens(), settings.maxBatchRequests(), listener);
             this.classifyQueue = null;
             metrics.trackQueueSize(embedQueue::size);
         } else {
             ClassifierModel classifier = (ClassifierModel) model;
-            this.classifyQueue = new BatchQueue<>(name, batch -> List.of(classifier.classify(
-                    batch.stream().map(QueuedItem::tokens).toList())),
+            this.classifyQueue = new BatchQueue<>(name, classifyRunner != null ? classifyRunner
+                    : batch -> List.of(classifier.classify(batch.stream().map(QueuedItem::tokens).toList())),
                     settings.maxBatchTokens(), settings.maxBatchRequests(), listener);
             this.embedQueue = null;
             metrics.trackQueueSize(classifyQueue::size);
