@@ -208,7 +208,7 @@ final class Hardening {
             if (head.size() == 0) {
                 return new RawReply(-1, Map.of(), new byte[0], "reset before any response: " + e.getMessage());
             }
-            throw e;
+            throw new IOException("response cut in its head: " + e.getMessage(), e);
         }
         if (head.size() == 0) {
             return new RawReply(-1, Map.of(), new byte[0], "closed without a response");
@@ -226,6 +226,15 @@ final class Hardening {
                 headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
             }
         }
+        try {
+            return new RawReply(status, headers, readBody(in, headers), "");
+        } catch (IOException e) {
+            throw e.getMessage() != null && e.getMessage().startsWith("response cut") ? e
+                    : new IOException("response cut: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] readBody(InputStream in, Map<String, String> headers) throws IOException {
         byte[] body;
         if (headers.containsKey("content-length")) {
             body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
@@ -237,7 +246,7 @@ final class Hardening {
         } else {
             body = in.readAllBytes();
         }
-        return new RawReply(status, headers, body, "");
+        return body;
     }
 
     private static byte[] readChunked(InputStream in) throws IOException {
@@ -273,6 +282,54 @@ final class Hardening {
             throw new IOException("response cut");
         }
         return b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** A server started as production starts it: Main in its own JVM, on a free port. */
+    record Child(Process process, int port, Path log) {
+        String tail() {
+            try {
+                List<String> lines = Files.readAllLines(log);
+                return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+            } catch (IOException e) {
+                return "(no log: " + e + ")";
+            }
+        }
+    }
+
+    static Child startChild(List<String> jvmArgs, List<String> args, Path log) throws IOException {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true"));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tandem.server.Main",
+                "--device", "cpu", "--hostname", "127.0.0.1", "--port", Integer.toString(port)));
+        command.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(Map.of("DJL_OFFLINE", "true", "RUST_FLAVOR", "cpu", "OPT_OUT_TRACKING", "true"));
+        return new Child(pb.start(), port, log);
+    }
+
+    /** Waits for /health 200; fails with the child's log if it dies or takes too long. */
+    static void awaitHealthy(Child child) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+        HttpClient client = client();
+        while (System.nanoTime() < deadline) {
+            if (!child.process().isAlive()) {
+                fail("server exited with " + child.process().exitValue() + "\n" + child.tail());
+            }
+            try {
+                if (get(client, child.port(), "/health").status() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        fail("server not healthy in 120 s\n" + child.tail());
     }
 
     /** A copy of a fixture folder that the test may edit. */
