@@ -80,8 +80,7 @@ public final class HttpIo {
                     return true;
                 }
             } else if (node.isObject()) {
-                for (var it = node.fields(); it.hasNext(); ) {
-                    var field = it.next();
+                for (var field : node.properties()) {
                     if (loneSurrogate(field.getKey())) {
                         return true;
                     }
