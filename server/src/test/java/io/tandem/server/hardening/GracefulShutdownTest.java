@@ -70,6 +70,12 @@ class GracefulShutdownTest {
                     }));
                 }
                 Thread.sleep(3000);
+                // Signal while some request has surely been accepted and is still being computed.
+                long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (OUTSTANDING.values().stream().noneMatch(t -> System.nanoTime() - t > SURELY_ACCEPTED_NANOS + 100_000_000L)
+                        && System.nanoTime() < waitUntil) {
+                    Thread.sleep(10);
+                }
                 signalledAt = System.nanoTime();
                 server.destroy(); // SIGTERM
                 boolean exited = server.waitFor(GRACE_SECONDS + 30, TimeUnit.SECONDS);
@@ -116,6 +122,7 @@ class GracefulShutdownTest {
             assertTrue(bad.isEmpty(), bad.size() + " lost or failed requests, e.g. " + bad.subList(0, Math.min(5, bad.size()))
                     + "\n" + summary + "\n" + child.tail());
             assertTrue(outcomes.getOrDefault("answered", 0) > CLIENTS, summary);
+            assertTrue(inFlightAtSignal > 0, "requests were in flight when the signal came: " + summary);
             assertTrue(answeredAfterSignal > 0, "requests were still running when the signal came: " + summary);
             assertEquals(0, exitCode, summary + "\n" + child.tail());
             assertTrue(exitedAt - signalledAt < TimeUnit.SECONDS.toNanos(GRACE_SECONDS), "exited within the grace period: "
@@ -126,7 +133,20 @@ class GracefulShutdownTest {
     }
 
     /** One /embed batch over its own connection (Connection: close), read to the last byte. */
+    /** Requests written and not yet answered: id to the time their last byte was written. */
+    private static final java.util.concurrent.ConcurrentHashMap<Long, Long> OUTSTANDING = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
+
     private static Attempt send(int port, int client, int i) {
+        long id = IDS.incrementAndGet();
+        try {
+            return sendOnce(port, client, i, id);
+        } finally {
+            OUTSTANDING.remove(id);
+        }
+    }
+
+    private static Attempt sendOnce(int port, int client, int i, long id) {
         StringBuilder inputs = new StringBuilder("[");
         for (int k = 0; k < 24; k++) {
             inputs.append(k > 0 ? "," : "").append("\"客户 ").append(client).append(" 请求 ").append(i).append(" 第 ").append(k)
@@ -144,6 +164,7 @@ class GracefulShutdownTest {
             out.write(body);
             out.flush();
             sentAt = System.nanoTime();
+            OUTSTANDING.put(id, sentAt);
             Hardening.RawReply r = Hardening.readResponse(s.getInputStream());
             if (r.status() == -1) {
                 return new Attempt(sentAt, System.nanoTime(), "closed unanswered", -1);
