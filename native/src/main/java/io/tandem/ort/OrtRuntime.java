@@ -37,8 +37,51 @@ public final class OrtRuntime {
     }
 
     private static final class Holder {
-        // Warnings only: ORT's native logger writes to stderr regardless of Java logging.
-        static final OrtEnvironment ENV = OrtEnvironment.getEnvironment(
-                OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "tandem");
+        static final OrtEnvironment ENV = create();
+    }
+
+    /**
+     * Creates the environment on a thread with a stack sized to the process command line. ORT
+     * 1.29's POSIX telemetry matches the command line with std::regex, which recurses for every
+     * character (about 200 bytes of stack each): with a long command line, such as {@code -cp}
+     * and a list of jars, a default 1 MB thread stack overflows and the JVM dies with SIGSEGV
+     * and no crash report (microsoft/onnxruntime#32173).
+     */
+    private static OrtEnvironment create() {
+        long commandLine;
+        try {
+            commandLine = Files.readAllBytes(Path.of("/proc/self/cmdline")).length;
+        } catch (java.io.IOException | RuntimeException e) {
+            commandLine = 0;
+        }
+        long stack = Math.min((64L << 20) + commandLine * 1024, 1L << 30);
+        Object[] result = new Object[1];
+        Thread init = Thread.ofPlatform().name("ort-init").stackSize(stack).start(() -> {
+            try {
+                // Warnings only: ORT's native logger writes to stderr regardless of Java logging.
+                result[0] = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "tandem");
+            } catch (Throwable e) {
+                result[0] = e;
+            }
+        });
+        boolean interrupted = false;
+        while (true) {
+            try {
+                init.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (result[0] instanceof OrtEnvironment env) {
+            return env;
+        }
+        if (result[0] instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException("cannot create the ONNX Runtime environment", (Throwable) result[0]);
     }
 }

@@ -29,7 +29,7 @@ final class Logging {
         @Override
         public String format(LogRecord r) {
             return Instant.ofEpochMilli(r.getMillis()) + " " + r.getLevel().getName() + " " + shortName(r.getLoggerName())
-                    + ": " + formatMessage(r) + System.lineSeparator();
+                    + ": " + formatMessage(r) + System.lineSeparator() + thrown(r);
         }
     }
 
@@ -38,8 +38,19 @@ final class Logging {
         public String format(LogRecord r) {
             return "{\"timestamp\":\"" + Instant.ofEpochMilli(r.getMillis()) + "\",\"level\":\"" + r.getLevel().getName()
                     + "\",\"target\":\"" + escape(shortName(r.getLoggerName())) + "\",\"fields\":{\"message\":\""
-                    + escape(formatMessage(r)) + "\"}}" + System.lineSeparator();
+                    + escape(formatMessage(r)) + (r.getThrown() != null ? "\",\"error\":\"" + escape(thrown(r)) : "")
+                    + "\"}}" + System.lineSeparator();
         }
+    }
+
+    /** The stack trace of a logged exception (clients only get a generic message: the log must have it). */
+    private static String thrown(LogRecord r) {
+        if (r.getThrown() == null) {
+            return "";
+        }
+        java.io.StringWriter w = new java.io.StringWriter();
+        r.getThrown().printStackTrace(new java.io.PrintWriter(w));
+        return w.toString();
     }
 
     private static String shortName(String logger) {

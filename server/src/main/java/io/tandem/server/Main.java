@@ -4,12 +4,31 @@ import io.tandem.server.config.FlagException;
 import io.tandem.server.config.Flags;
 import io.tandem.server.config.ServerConfig;
 
+import sun.misc.Signal;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /** The command line: flags and environment in, a running server out, stopped on SIGTERM. */
 public final class Main {
 
     private Main() {
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     public static void main(String[] args) {
@@ -37,10 +56,40 @@ public final class Main {
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
-            log.info("shutting down: finishing in-flight requests (grace " + config.shutdownGracePeriod() + ")");
-            tandem.close();
-            log.info("stopped");
-        }));
+        AtomicBoolean stopping = new AtomicBoolean();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runnable stop = () -> {
+            if (!stopping.compareAndSet(false, true)) {
+                awaitUninterruptibly(stopped); // another thread is stopping: exit only once it is done
+                return;
+            }
+            try {
+                log.info("shutting down: finishing in-flight requests (grace " + config.shutdownGracePeriod() + ")");
+                tandem.close();
+                log.info("stopped");
+            } finally {
+                stopped.countDown();
+            }
+        };
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(stop));
+        // SIGTERM/SIGINT: stop gracefully, then exit 0 as TEI does (left to the JVM, a signal exits
+        // 128+n even when the shutdown hook finished cleanly). The stop runs on a non-daemon thread:
+        // once the listeners close, no other non-daemon thread is left, and the JVM would exit under it.
+        // A second signal stops at once.
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                Signal.handle(new Signal(name), signal -> {
+                    if (stopping.get()) {
+                        Runtime.getRuntime().halt(128 + signal.getNumber());
+                    }
+                    Thread.ofPlatform().name("stop").daemon(false).start(() -> {
+                        stop.run();
+                        System.exit(0);
+                    });
+                });
+            } catch (IllegalArgumentException e) {
+                // Signal not available here (e.g. -Xrs): the shutdown hook still stops gracefully.
+            }
+        }
     }
 }

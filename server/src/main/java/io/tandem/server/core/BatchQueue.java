@@ -210,16 +210,16 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             }
             listener.batchSucceeded();
         } catch (RuntimeException | Error e) {
-            // One failed batch fails only its own inputs; the thread goes on with the next.
-            LOG.log(Level.WARNING, "model " + name + ": batch of " + batch.size() + " failed: " + e.getMessage());
+            // One failed batch fails only its own inputs; the thread goes on with the next. Also after an
+            // Error: a dead batch thread would leave every later input of this model waiting forever.
+            LOG.log(e instanceof Error ? Level.SEVERE : Level.WARNING,
+                    "model " + name + ": batch of " + batch.size() + " failed: " + e.getMessage(),
+                    e instanceof Error ? e : null);
             RuntimeException failure = e instanceof RuntimeException re ? re : new RuntimeException(e.getMessage(), e);
             for (QueuedItem<W, R> item : batch) {
                 item.future().completeExceptionally(failure);
             }
             listener.batchFailed(failure);
-            if (e instanceof Error error && !(e instanceof OutOfMemoryError)) {
-                throw error;
-            }
         }
     }
 

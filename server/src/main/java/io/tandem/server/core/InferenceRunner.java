@@ -4,12 +4,14 @@ import io.tandem.models.tokenize.Tokens;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -39,11 +41,23 @@ public final class InferenceRunner implements AutoCloseable {
         long start = System.nanoTime();
         List<CompletableFuture<?>> queued = new CopyOnWriteArrayList<>();
         List<CompletableFuture<Outcome<R>>> futures = new ArrayList<>(tokenize.size());
+        AtomicBoolean abandoned = new AtomicBoolean();
         for (Supplier<Tokens> task : tokenize) {
-            futures.add(CompletableFuture.supplyAsync(task, tokenizers).thenCompose(tokens -> {
+            // Once the request has failed (and given its permits back), its inputs still waiting for a
+            // tokenizer are skipped: work in flight stays bounded by the permits.
+            Supplier<Tokens> unlessAbandoned = () -> {
+                if (abandoned.get()) {
+                    throw new CancellationException("request abandoned");
+                }
+                return task.get();
+            };
+            futures.add(CompletableFuture.supplyAsync(unlessAbandoned, tokenizers).thenCompose(tokens -> {
                 long enqueued = System.nanoTime();
                 CompletableFuture<ItemResult<R>> inQueue = enqueue.apply(tokens);
                 queued.add(inQueue);
+                if (abandoned.get()) {
+                    inQueue.cancel(false); // raced with abandon(): the batcher skips it
+                }
                 return inQueue.thenApply(r -> new Outcome<>(r.value(), tokens.length(), enqueued - start,
                         r.queueNanos(), r.inferenceNanos()));
             }));
@@ -53,9 +67,11 @@ public final class InferenceRunner implements AutoCloseable {
             try {
                 outcomes.add(f.get());
             } catch (ExecutionException | CompletionException e) {
+                abandoned.set(true);
                 abandon(futures, queued);
                 throw unwrap(e);
             } catch (InterruptedException e) {
+                abandoned.set(true);
                 abandon(futures, queued);
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for inference");

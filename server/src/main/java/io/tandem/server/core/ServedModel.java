@@ -48,6 +48,21 @@ public final class ServedModel implements AutoCloseable {
      */
     public ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics,
                        PriorityGate gate) {
+        this(name, role, model, settings, metrics, gate, null, null);
+    }
+
+    /**
+     * With the backend's batch runner given instead of the model's own (tests use it to make
+     * the backend fail); null runners mean the model's.
+     */
+    ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics,
+                BatchRunner<Set<EmbedOutput>, Embedding> embedRunner, BatchRunner<Void, float[]> classifyRunner) {
+        this(name, role, model, settings, metrics, null, embedRunner, classifyRunner);
+    }
+
+    private ServedModel(String name, String role, Model model, ModelSettings settings, TeiMetrics metrics,
+                        PriorityGate gate, BatchRunner<Set<EmbedOutput>, Embedding> embedRunner,
+                        BatchRunner<Void, float[]> classifyRunner) {
         this.name = name;
         this.role = role;
         this.model = model;
@@ -78,15 +93,15 @@ public final class ServedModel implements AutoCloseable {
         // Keep the arena from holding on to the memory of a rare oversized batch.
         model.shrinkArenaAbove(settings.maxBatchTokens() / 2L);
         if (model instanceof EmbedderModel embedder) {
-            this.embedQueue = new BatchQueue<>(name, batch -> embedder.embed(
+            this.embedQueue = new BatchQueue<>(name, embedRunner != null ? embedRunner : batch -> embedder.embed(
                     batch.stream().map(QueuedItem::tokens).toList(), union(batch)),
                     settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, false);
             this.classifyQueue = null;
             metrics.trackQueueSize(embedQueue::size);
         } else {
             ClassifierModel classifier = (ClassifierModel) model;
-            this.classifyQueue = new BatchQueue<>(name, batch -> List.of(classifier.classify(
-                    batch.stream().map(QueuedItem::tokens).toList())),
+            this.classifyQueue = new BatchQueue<>(name, classifyRunner != null ? classifyRunner
+                    : batch -> List.of(classifier.classify(batch.stream().map(QueuedItem::tokens).toList())),
                     settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, true);
             this.embedQueue = null;
             metrics.trackQueueSize(classifyQueue::size);

@@ -57,9 +57,10 @@ final class Endpoint {
         if (e instanceof InferenceException t) {
             return TeiError.backend(withoutPaths(t.getMessage()));
         }
-        // Anything else is our bug or a native failure: say so without internals.
+        // Anything else is our bug or a native failure: the log gets the details, the client no internals
+        // (a class name or a message from deep inside would tell it what runs here).
         LOG.log(Level.WARNING, "request failed", e);
-        return TeiError.backend(e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + withoutPaths(firstLine(e.getMessage())) : ""));
+        return TeiError.backend("unexpected failure while serving the request");
     }
 
     private static final java.util.regex.Pattern SOURCE_PATH =
@@ -68,11 +69,6 @@ final class Endpoint {
     /** ORT's messages name its source files and our model paths: clients get neither. */
     static String withoutPaths(String message) {
         return message == null ? "" : SOURCE_PATH.matcher(message).replaceAll("");
-    }
-
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     /**

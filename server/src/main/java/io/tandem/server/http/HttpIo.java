@@ -29,7 +29,12 @@ public final class HttpIo {
 
     /** The JSON body, with TEI's 415 and 400 for a wrong Content-Type or unparsable JSON. */
     public static JsonNode readJson(ServerRequest req) {
-        String type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
+        String type;
+        try {
+            type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
+        } catch (RuntimeException e) {
+            type = ""; // a Content-Type Helidon cannot parse is not JSON's either
+        }
         if (!type.equals("application/json") && !type.endsWith("+json")) {
             throw new TeiError(415, ErrorType.Validation, "Expected request with `Content-Type: application/json`",
                     "validation");
@@ -41,7 +46,14 @@ public final class HttpIo {
                 throw new TeiError(400, ErrorType.Validation,
                         "Failed to parse the request body as JSON: EOF while parsing a value", "validation");
             }
+            if (hasLoneSurrogate(node)) {
+                // Not text in any Unicode encoding; TEI's serde_json refuses it the same way.
+                throw new TeiError(400, ErrorType.Validation,
+                        "Failed to parse the request body as JSON: lone surrogate in a string", "validation");
+            }
             return node;
+        } catch (TeiError e) {
+            throw e;
         } catch (JacksonException e) {
             throw new TeiError(400, ErrorType.Validation,
                     "Failed to parse the request body as JSON: " + e.getOriginalMessage(), "validation");
@@ -51,10 +63,47 @@ public final class HttpIo {
                 throw new TeiError(413, ErrorType.Validation, "Failed to buffer the request body: length limit exceeded",
                         "validation");
             }
-            throw e;
-        } catch (IOException e) {
+            throw new TeiError(400, ErrorType.Validation, "Failed to read the request body", "validation");
+        } catch (IOException | RuntimeException e) {
+            // e.g. a broken chunk header (Helidon throws NumberFormatException from the entity stream)
             throw new TeiError(400, ErrorType.Validation, "Failed to read the request body", "validation");
         }
+    }
+
+    /** Whether any string (or key) of the tree holds a UTF-16 surrogate without its partner. */
+    static boolean hasLoneSurrogate(JsonNode root) {
+        java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
+        todo.push(root);
+        while (!todo.isEmpty()) {
+            JsonNode node = todo.pop();
+            if (node.isTextual()) {
+                if (loneSurrogate(node.textValue())) {
+                    return true;
+                }
+            } else if (node.isObject()) {
+                for (var field : node.properties()) {
+                    if (loneSurrogate(field.getKey())) {
+                        return true;
+                    }
+                    todo.push(field.getValue());
+                }
+            } else if (node.isArray()) {
+                node.forEach(todo::push);
+            }
+        }
+        return false;
+    }
+
+    private static boolean loneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public static void send(ServerResponse res, int status, Object body) {
