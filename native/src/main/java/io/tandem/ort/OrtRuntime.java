@@ -77,6 +77,12 @@ public final class OrtRuntime {
             Thread.currentThread().interrupt();
         }
         if (result[0] instanceof OrtEnvironment env) {
+            try {
+                // ORT's Linux build would otherwise report usage to Microsoft.
+                env.setTelemetry(false);
+            } catch (ai.onnxruntime.OrtException e) {
+                // Not fatal: inference works either way.
+            }
             return env;
         }
         if (result[0] instanceof Error e) {
