@@ -36,8 +36,7 @@ final class EmbedHandlers {
 
     void embed(ServerRequest req, ServerResponse res, Surface surface) {
         long start = System.nanoTime();
-        ServedModel model = surface.embedder();
-        Endpoint.guard(res, model != null ? model.metrics() : null, false, () -> {
+        guard(res, surface, false, () -> {
             Requests.Embed r = Requests.embed(HttpIo.readJson(req));
             ServedModel m = embedder(surface);
             if (r.dimensions() != null && r.dimensions() == 0) {
@@ -48,15 +47,13 @@ final class EmbedHandlers {
             for (Outcome<Embedding> o : out) {
                 vectors.add(finish(o.value().dense(), r.dimensions(), r.normalize()));
             }
-            Endpoint.succeeded(res, m.metrics(), start, r.inputs().batch(), true, out, characters(r.inputs()));
-            HttpIo.send(res, 200, vectors);
+            respond(res, m, start, r.inputs(), out, vectors);
         });
     }
 
     void embedAll(ServerRequest req, ServerResponse res, Surface surface) {
         long start = System.nanoTime();
-        ServedModel model = surface.embedder();
-        Endpoint.guard(res, model != null ? model.metrics() : null, false, () -> {
+        guard(res, surface, false, () -> {
             Requests.EmbedAll r = Requests.embedAll(HttpIo.readJson(req));
             ServedModel m = embedder(surface);
             if (!m.embedder().hasTokenVectors()) {
@@ -64,15 +61,13 @@ final class EmbedHandlers {
             }
             List<Outcome<Embedding>> out = run(m, r.inputs(), r.truncate(), r.promptName(), EnumSet.of(EmbedOutput.TOKENS));
             List<float[][]> tokens = out.stream().map(o -> o.value().tokens()).toList();
-            Endpoint.succeeded(res, m.metrics(), start, r.inputs().batch(), true, out, characters(r.inputs()));
-            HttpIo.send(res, 200, tokens);
+            respond(res, m, start, r.inputs(), out, tokens);
         });
     }
 
     void embedSparse(ServerRequest req, ServerResponse res, Surface surface) {
         long start = System.nanoTime();
-        ServedModel model = surface.embedder();
-        Endpoint.guard(res, model != null ? model.metrics() : null, false, () -> {
+        guard(res, surface, false, () -> {
             Requests.EmbedAll r = Requests.embedAll(HttpIo.readJson(req));
             ServedModel m = surface.embedder();
             if (m == null || m.kind() != ModelKind.EMBEDDER || !m.embedder().hasSparse()) {
@@ -91,15 +86,13 @@ final class EmbedHandlers {
                 }
                 body.add(entries);
             }
-            Endpoint.succeeded(res, m.metrics(), start, r.inputs().batch(), true, out, characters(r.inputs()));
-            HttpIo.send(res, 200, body);
+            respond(res, m, start, r.inputs(), out, body);
         });
     }
 
     void similarity(ServerRequest req, ServerResponse res, Surface surface) {
         long start = System.nanoTime();
-        ServedModel model = surface.embedder();
-        Endpoint.guard(res, model != null ? model.metrics() : null, false, () -> {
+        guard(res, surface, false, () -> {
             Requests.Similarity r = Requests.similarity(HttpIo.readJson(req));
             if (r.sentences().isEmpty()) {
                 throw TeiError.empty("`inputs.sentences` cannot be empty");
@@ -115,15 +108,13 @@ final class EmbedHandlers {
             for (int i = 1; i < out.size(); i++) {
                 scores.add((float) VectorMath.cosine(source, out.get(i).value().dense()));
             }
-            Endpoint.succeeded(res, m.metrics(), start, true, true, out, characters(inputs));
-            HttpIo.send(res, 200, scores);
+            respond(res, m, start, inputs, out, scores);
         });
     }
 
     void openAi(ServerRequest req, ServerResponse res, Surface surface) {
         long start = System.nanoTime();
-        ServedModel model = surface.embedder();
-        Endpoint.guard(res, model != null ? model.metrics() : null, true, () -> {
+        guard(res, surface, true, () -> {
             Requests.OpenAi r = Requests.openAi(HttpIo.readJson(req));
             ServedModel m = embedder(surface);
             if (r.dimensions() != null && r.dimensions() == 0) {
@@ -147,9 +138,20 @@ final class EmbedHandlers {
             body.put("data", data);
             body.put("model", m.name());
             body.put("usage", Map.of("prompt_tokens", tokens, "total_tokens", tokens));
-            Endpoint.succeeded(res, m.metrics(), start, r.input().batch(), true, out, characters(r.input()));
-            HttpIo.send(res, 200, body);
+            respond(res, m, start, r.input(), out, body);
         });
+    }
+
+    /** Failures of an embedding route count against the embedder's metrics. */
+    private static void guard(ServerResponse res, Surface surface, boolean openAi, Endpoint.Work work) {
+        ServedModel model = surface.embedder();
+        Endpoint.guard(res, model != null ? model.metrics() : null, openAi, work);
+    }
+
+    private static void respond(ServerResponse res, ServedModel m, long start, Requests.Inputs inputs,
+                                List<Outcome<Embedding>> out, Object body) {
+        Endpoint.succeeded(res, m.metrics(), start, inputs.batch(), true, out, characters(inputs));
+        HttpIo.send(res, 200, body);
     }
 
     /**
