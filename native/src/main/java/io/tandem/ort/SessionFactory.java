@@ -32,7 +32,7 @@ public final class SessionFactory {
                     throw new InferenceException("model " + spec.name() + ": CUDA device " + deviceId
                             + " is not usable: " + firstLine(e.getMessage()), e);
                 }
-                fallbackReason = "CUDA not usable (" + firstLine(e.getMessage()) + ")";
+                fallbackReason = "CUDA not usable (" + cause(e.getMessage()) + ")";
                 LOG.warning("model " + spec.name() + " runs on CPU: " + fallbackReason);
             }
         }
@@ -86,6 +86,20 @@ public final class SessionFactory {
         // Idle ORT threads must not spin on the cores the tokenizers and HTTP need.
         options.addConfigEntry("session.intra_op.allow_spinning", "0");
         return options;
+    }
+
+    /**
+     * The part of ORT's provider-loading error that says why ("libcublasLt.so.12: cannot open
+     * shared object file ..."), without its source-file prefix.
+     */
+    static String cause(String message) {
+        String line = firstLine(message);
+        int at = line.lastIndexOf("with error: ");
+        if (at >= 0) {
+            return line.substring(at + "with error: ".length());
+        }
+        at = line.lastIndexOf("] : ");
+        return at >= 0 ? line.substring(at + 4) : line;
     }
 
     static String firstLine(String message) {
