@@ -174,7 +174,7 @@ public final class Tandem implements AutoCloseable {
             embedName = embedName != null ? embedName : BuiltinModels.BGE_SMALL_ZH;
         }
         // Two models share the device: the reranker's small, latency-bound batches go first.
-        PriorityGate gate = rerankDir == null ? null
+        PriorityGate gate = rerankDir == null || !config.rerankPriority() ? null
                 : new PriorityGate(50, TimeUnit.MILLISECONDS, 4096, 1, TimeUnit.SECONDS);
         models.add(load("embed", embedDir, embedName, embed, device, registry, ModelKind.EMBEDDER, gate));
         if (rerankDir != null) {

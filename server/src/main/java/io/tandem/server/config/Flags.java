@@ -66,6 +66,8 @@ public final class Flags {
             new Spec("cors-allow-origin", "ORIGIN", Scope.SERVER, "any",
                     "Allowed CORS origin; repeat the flag or separate with commas"),
             new Spec("device", "DEVICE", Scope.SERVER, "auto", "auto, cpu, cuda or cuda:N"),
+            new Spec("rerank-priority", null, Scope.SERVER, "true",
+                    "With two models, run the reranker's inputs first and cut the embedder's batches meanwhile"),
             new Spec("tokenization-workers", "N", Scope.SERVER, "CPUs - 1, between 1 and 64", "Tokenizer threads"),
             new Spec("shutdown-grace-period", "SECONDS", Scope.SERVER, "30",
                     "How long in-flight requests may run after a shutdown signal"),
@@ -174,6 +176,7 @@ public final class Flags {
         Integer rerankPort = port(s.get("rerank-port"));
         long payloadLimit = orDefault(positiveLong(s.get("payload-limit")), 2_000_000L);
         boolean jsonOutput = orDefault(bool(s.get("json-output")), false);
+        boolean rerankPriority = orDefault(bool(s.get("rerank-priority")), true);
         String device = device(s.get("device"));
         int defaultWorkers = Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 64);
         int workers = orDefault(positiveInt(s.get("tokenization-workers")), defaultWorkers);
@@ -201,7 +204,7 @@ public final class Flags {
 
         return new ServerConfig(hostname, port, embedPort, rerankPort,
                 text(s.get("model-id")), text(s.get("api-key")), payloadLimit, jsonOutput, cors, device,
-                workers, grace, text(s.get("onnxruntime-native-path")), embed, rerank, warnings);
+                workers, grace, text(s.get("onnxruntime-native-path")), embed, rerank, rerankPriority, warnings);
     }
 
     private static Sources readCommandLine(String[] args, Map<String, String> env) {

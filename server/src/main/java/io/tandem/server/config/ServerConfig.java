@@ -12,6 +12,7 @@ import java.util.List;
  * @param corsAllowOrigins empty: any origin
  * @param device auto, cpu, cuda or cuda:N
  * @param onnxruntimeNativePath a folder with ONNX Runtime's native libraries already extracted; null if not set
+ * @param rerankPriority with two models, the reranker's inputs go first (see core.PriorityGate)
  * @param warnings non-fatal notes for the start-up log
  */
 public record ServerConfig(
@@ -30,6 +31,7 @@ public record ServerConfig(
         String onnxruntimeNativePath,
         ModelSettings embed,
         ModelSettings rerank,
+        boolean rerankPriority,
         List<String> warnings) {
 
     public ServerConfig {

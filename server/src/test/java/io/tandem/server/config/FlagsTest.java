@@ -52,6 +52,13 @@ class FlagsTest {
     }
 
     @Test
+    void rerankPriorityIsOnUnlessTurnedOff() {
+        assertEquals(true, parse().rerankPriority());
+        assertEquals(false, parse("--rerank-priority", "false").rerankPriority());
+        assertEquals(false, parseEnv(Map.of("RERANK_PRIORITY", "false")).rerankPriority());
+    }
+
+    @Test
     void serverFlagsInBothSpellings() {
         ServerConfig c = parse("--hostname", "127.0.0.1", "-p", "8080", "--embed-port=8081", "--rerank-port", "8082",
                 "--model-id", "/models/x", "--api-key=secret", "--payload-limit", "1000", "--json-output",
