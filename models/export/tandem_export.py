@@ -814,12 +814,6 @@ def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, ma
         if fp16 or optimize:
             with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
                 optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
-    print_graph_io(onnx_path)
-    count_attention_nodes(onnx_path)
-    with timed("copy config and tokenizer files"):
-        shutil.copyfile(model_dir / "config.json", out_dir / "config.json")
-        copied = copy_tokenizer_files(model_dir, out_dir)
-        log(f"copied config.json, {', '.join(copied)}")
     manifest = {
         "format": MANIFEST_FORMAT,
         "kind": "embedder",
@@ -833,12 +827,7 @@ def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, ma
         "dtype": "float16" if fp16 else "float32",
         "source": source if source else str(model_dir),
     }
-    write_json(out_dir / MANIFEST_NAME, manifest)
-    log(f"wrote {out_dir / MANIFEST_NAME}: {json.dumps(manifest, ensure_ascii=False)}")
-    result = {"onnx": str(onnx_path), "manifest": manifest}
-    if verify_after:
-        result["verify"] = verify(out_dir, model_dir, atol=atol, rtol=rtol, module=module)
-    return result
+    return finish_export(onnx_path, model_dir, out_dir, manifest, module, verify_after, atol, rtol)
 
 
 def export_plain(model_dir, out_dir, verify_after: bool = True, atol: float | None = None,
@@ -930,11 +919,6 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
         if fp16 or optimize:
             with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
                 optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
-    print_graph_io(onnx_path)
-    count_attention_nodes(onnx_path)
-    shutil.copyfile(model_dir / "config.json", out_dir / "config.json")
-    copied = copy_tokenizer_files(model_dir, out_dir)
-    log(f"copied config.json, {', '.join(copied)}")
     manifest = {
         "format": MANIFEST_FORMAT,
         "kind": "reranker",
@@ -943,6 +927,19 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
         "max_input_length": max_input,
         "dtype": "float16" if fp16 else "float32",
     }
+    return finish_export(onnx_path, model_dir, out_dir, manifest, module, verify_after, atol, rtol)
+
+
+def finish_export(onnx_path: Path, model_dir: Path, out_dir: Path, manifest: dict, module, verify_after: bool,
+                  atol: float | None, rtol: float | None) -> dict:
+    """The steps every Tandem-layout export ends with: report the graph, copy the config and
+    tokenizer files, write the manifest, and verify against PyTorch unless told not to."""
+    print_graph_io(onnx_path)
+    count_attention_nodes(onnx_path)
+    with timed("copy config and tokenizer files"):
+        shutil.copyfile(model_dir / "config.json", out_dir / "config.json")
+        copied = copy_tokenizer_files(model_dir, out_dir)
+        log(f"copied config.json, {', '.join(copied)}")
     write_json(out_dir / MANIFEST_NAME, manifest)
     log(f"wrote {out_dir / MANIFEST_NAME}: {json.dumps(manifest, ensure_ascii=False)}")
     result = {"onnx": str(onnx_path), "manifest": manifest}
