@@ -33,6 +33,7 @@ public final class ServedModel implements AutoCloseable {
     private final BatchQueue<Set<EmbedOutput>, Embedding> embedQueue;
     private final BatchQueue<Void, float[]> classifyQueue;
     private volatile boolean lastBatchOk = true;
+    private CompletableFuture<?> probe;
 
     /**
      * @param name     the served model name (TEI's served_model_name)
@@ -175,15 +176,28 @@ public final class ServedModel implements AutoCloseable {
         if (lastBatchOk) {
             return true;
         }
-        Tokens probe = model.tokenizer().fromIds(new long[] {model.descriptor().padId() == 0 ? 1 : 0},
-                io.tandem.models.tokenize.Truncation.RIGHT);
+        // Concurrent /health calls share one probe: a flood of health checks must not become a
+        // flood of batches on a model that is already failing.
+        CompletableFuture<?> f = currentProbe();
         try {
-            CompletableFuture<?> f = embedQueue != null ? embed(probe, EnumSet.of(EmbedOutput.DENSE)) : classify(probe);
             f.get(30, TimeUnit.SECONDS);
             return true;
         } catch (Exception e) {
             return false;
         }
+    }
+
+    private synchronized CompletableFuture<?> currentProbe() {
+        if (probe == null || probe.isDone()) {
+            probe = startProbe();
+        }
+        return probe;
+    }
+
+    private CompletableFuture<?> startProbe() {
+        Tokens oneToken = model.tokenizer().fromIds(new long[] {model.descriptor().padId() == 0 ? 1 : 0},
+                io.tandem.models.tokenize.Truncation.RIGHT);
+        return embedQueue != null ? embed(oneToken, EnumSet.of(EmbedOutput.DENSE)) : classify(oneToken);
     }
 
     /** Stops taking inputs and lets queued ones run, up to the timeout. */
