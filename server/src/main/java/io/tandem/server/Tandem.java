@@ -199,8 +199,12 @@ public final class Tandem implements AutoCloseable {
     private static ServedModel load(String role, String dir, String servedName, ModelSettings settings,
                                     DeviceChoice device, MetricsRegistry registry, ModelKind required,
                                     PriorityGate gate) {
-        Pooling pooling = settings.pooling() == null || settings.pooling().equals("splade") ? null
-                : Pooling.parse(settings.pooling());
+        if ("splade".equals(settings.pooling())) {
+            // bge-m3's lexical weights come from its own head in Tandem's export, not from SPLADE.
+            throw new ModelLoadException("--pooling splade is not supported: for bge-m3 sparse weights export the "
+                    + "model with models/export/tandem_export.py export-m3 and use /embed_sparse");
+        }
+        Pooling pooling = settings.pooling() == null ? null : Pooling.parse(settings.pooling());
         long t0 = System.nanoTime();
         // A folder stays as it is; a hub id (owner/name) becomes its snapshot in the HF cache.
         Path local = HubModels.resolve(dir, settings.revision(), HubSettings.fromEnv());
@@ -217,6 +221,10 @@ public final class Tandem implements AutoCloseable {
             model.close();
             throw new ModelLoadException("--default-prompt-name " + settings.defaultPromptName()
                     + " is not one of the model's prompts " + model.descriptor().prompts().keySet());
+        }
+        if (settings.dtype() != null && !settings.dtype().equals(model.descriptor().dtype())) {
+            LOG.warning("--dtype " + settings.dtype() + " is ignored: " + dir + " was exported as "
+                    + model.descriptor().dtype() + " (export again with --fp16/--dynamo to change it)");
         }
         String name = servedName != null ? servedName : dir;
         LOG.info("loaded " + name + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");

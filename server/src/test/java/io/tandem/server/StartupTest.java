@@ -1,0 +1,56 @@
+package io.tandem.server;
+
+import io.tandem.models.ModelLoadException;
+import io.tandem.server.config.Flags;
+import org.junit.jupiter.api.Test;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Configurations that must stop the start with a message saying what is wrong. */
+class StartupTest {
+
+    private static final Path FIXTURES = Path.of("../models/src/test/resources/fixtures").toAbsolutePath().normalize();
+
+    private static RuntimeException startFails(String... args) {
+        return assertThrows(RuntimeException.class, () -> Tandem.start(Flags.parse(args, Map.of())).close());
+    }
+
+    @Test
+    void spladePoolingIsRefusedWithTheWayToBgeM3Sparse() {
+        RuntimeException e = startFails("--device", "cpu", "--port", "0", "--pooling", "splade",
+                "--embed-model", FIXTURES.resolve("m3-tiny").toString());
+        assertEquals(ModelLoadException.class, e.getClass());
+        assertTrue(e.getMessage().contains("export-m3"), e.getMessage());
+    }
+
+    @Test
+    void aRerankerCannotFillTheEmbedderSlot() {
+        RuntimeException e = startFails("--device", "cpu", "--port", "0",
+                "--embed-model", FIXTURES.resolve("reranker-tiny").toString());
+        assertTrue(e.getMessage().contains("is a reranker, not an embedder"), e.getMessage());
+    }
+
+    @Test
+    void aPortInUseStopsTheStart() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0)) {
+            RuntimeException e = startFails("--device", "cpu", "--port", Integer.toString(taken.getLocalPort()),
+                    "--embed-model", FIXTURES.resolve("m3-tiny").toString());
+            assertTrue(e.getMessage().contains("is the port in use?"), e.getMessage());
+        }
+    }
+
+    @Test
+    void modelIdFillsTheSlotOfItsKind() {
+        try (Tandem t = Tandem.start(Flags.parse(new String[] {"--device", "cpu", "--port", "0",
+            "--model-id", FIXTURES.resolve("reranker-tiny").toString()}, Map.of()))) {
+            assertEquals("rerank", t.models().get(1).role());
+            assertEquals(2, t.models().size(), "the built-in embedder fills the other slot");
+        }
+    }
+}
