@@ -208,6 +208,10 @@ public final class Tandem implements AutoCloseable {
         long t0 = System.nanoTime();
         // A folder stays as it is; a hub id (owner/name) becomes its snapshot in the HF cache.
         Path local = HubModels.resolve(dir, settings.revision(), HubSettings.fromEnv());
+        if (!local.equals(Path.of(dir))) {
+            // A hub snapshot folder is named by its commit: /info's model_sha reports that commit.
+            settings = settings.withRevision(local.getFileName().toString());
+        }
         Model model = Model.load(servedName != null ? servedName : dir, local,
                 new ModelOptions(device, settings.gpuMemLimit(), pooling, 0));
         ModelKind kind = model.descriptor().kind();

@@ -24,4 +24,11 @@ public record ModelSettings(
         String defaultPrompt,
         String defaultPromptName,
         Long gpuMemLimit,
-        String dtype) {}
+        String dtype) {
+
+    /** The same settings for the revision actually served (a hub model's resolved commit). */
+    public ModelSettings withRevision(String resolved) {
+        return new ModelSettings(model, resolved, servedModelName, pooling, maxConcurrentRequests, maxBatchTokens,
+                maxBatchRequests, maxClientBatchSize, autoTruncate, defaultPrompt, defaultPromptName, gpuMemLimit, dtype);
+    }
+}
