@@ -55,39 +55,15 @@ public final class OrtRuntime {
             commandLine = 0;
         }
         long stack = Math.min((64L << 20) + commandLine * 1024, 1L << 30);
-        Object[] result = new Object[1];
-        Thread init = Thread.ofPlatform().name("ort-init").stackSize(stack).start(() -> {
-            try {
-                // Warnings only: ORT's native logger writes to stderr regardless of Java logging.
-                result[0] = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "tandem");
-            } catch (Throwable e) {
-                result[0] = e;
-            }
-        });
-        boolean interrupted = false;
-        while (true) {
-            try {
-                init.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
+        // Warnings only: ORT's native logger writes to stderr regardless of Java logging.
+        OrtEnvironment env = LargeStack.call("ort-init", stack,
+                () -> OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "tandem"));
+        try {
+            // ORT's Linux build would otherwise report usage to Microsoft.
+            env.setTelemetry(false);
+        } catch (ai.onnxruntime.OrtException e) {
+            // Not fatal: inference works either way.
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (result[0] instanceof OrtEnvironment env) {
-            try {
-                // ORT's Linux build would otherwise report usage to Microsoft.
-                env.setTelemetry(false);
-            } catch (ai.onnxruntime.OrtException e) {
-                // Not fatal: inference works either way.
-            }
-            return env;
-        }
-        if (result[0] instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException("cannot create the ONNX Runtime environment", (Throwable) result[0]);
+        return env;
     }
 }

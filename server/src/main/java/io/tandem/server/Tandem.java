@@ -11,6 +11,7 @@ import io.tandem.models.hub.HubModels;
 import io.tandem.models.hub.HubSettings;
 import io.tandem.models.pipeline.Model;
 import io.tandem.ort.DeviceChoice;
+import io.tandem.ort.LargeStack;
 import io.tandem.ort.OrtRuntime;
 import io.tandem.server.config.ModelSettings;
 import io.tandem.server.config.ServerConfig;
@@ -110,28 +111,15 @@ public final class Tandem implements AutoCloseable {
      * seen on a thread with the JVM's default 1 MiB stack, so models load on a 64 MiB one.
      */
     private static void onLargeStack(Runnable work) {
-        Throwable[] failure = new Throwable[1];
-        Thread loader = Thread.ofPlatform().name("model-loader").stackSize(64L << 20).unstarted(() -> {
-            try {
-                work.run();
-            } catch (Throwable e) {
-                // Errors too (a missing class, a native library that will not link): the
-                // server must not start without its models.
-                failure[0] = e;
-            }
-        });
-        loader.start();
         try {
-            loader.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while loading models", e);
-        }
-        if (failure[0] instanceof RuntimeException e) {
-            throw e;
-        }
-        if (failure[0] != null) {
-            throw new IllegalStateException("loading models failed: " + failure[0], failure[0]);
+            LargeStack.call("model-loader", 64L << 20, () -> {
+                work.run();
+                return null;
+            });
+        } catch (Error e) {
+            // A missing class, a native library that will not link: the server must not start
+            // without its models, and the command line reports it like any start failure.
+            throw new IllegalStateException("loading models failed: " + e, e);
         }
     }
 
