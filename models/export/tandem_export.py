@@ -788,32 +788,19 @@ def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, ma
     pad_tok, pad_id = pad_token_and_id(tokenizer, cfg)
     example = encode_batch(tokenizer, TRACE_TEXTS, min(max_input, VERIFY_MAX_TOKENS), pad_tok, pad_id)
     onnx_path = out_dir / "model.onnx"
-    if dynamo:
-        with timed(f"torch.onnx.export (dynamo, opset {DYNAMO_OPSET}, fp16, sdpa)"):
-            torch_export_dynamo(module, example, input_names=("input_ids", "attention_mask"),
-                                output_names=("dense_vecs", "sparse_weights", "colbert_vecs"), out_path=onnx_path)
-        if optimize:
-            with timed("onnxruntime optimizer"):
-                optimize_onnx(onnx_path, heads, hidden, fp16=False, opt_level=opt_level)
-        module = None  # verify against the fp32 eager reference, loaded again
-    else:
-        with timed("torch.onnx.export (fp32)"):
-            torch_export(
-                module, example,
-                input_names=("input_ids", "attention_mask"),
-                output_names=("dense_vecs", "sparse_weights", "colbert_vecs"),
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "sequence"},
-                    "attention_mask": {0: "batch", 1: "sequence"},
-                    "dense_vecs": {0: "batch"},
-                    "sparse_weights": {0: "batch", 1: "sequence"},
-                    "colbert_vecs": {0: "batch", 1: "sequence_minus_1"},
-                },
-                out_path=onnx_path,
-            )
-        if fp16 or optimize:
-            with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
-                optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
+    module = export_graph(
+        module, example, onnx_path,
+        input_names=("input_ids", "attention_mask"),
+        output_names=("dense_vecs", "sparse_weights", "colbert_vecs"),
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "dense_vecs": {0: "batch"},
+            "sparse_weights": {0: "batch", 1: "sequence"},
+            "colbert_vecs": {0: "batch", 1: "sequence_minus_1"},
+        },
+        heads=heads, hidden=hidden, dynamo=dynamo, fp16=fp16, optimize=optimize, opt_level=opt_level,
+        label="")
     manifest = {
         "format": MANIFEST_FORMAT,
         "kind": "embedder",
@@ -904,21 +891,9 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
     dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     dynamic_axes["logits"] = {0: "batch"}
     onnx_path = out_dir / "model.onnx"
-    if dynamo:
-        with timed(f"torch.onnx.export (dynamo, opset {DYNAMO_OPSET}, fp16, sdpa, logits)"):
-            torch_export_dynamo(module, example, input_names=input_names, output_names=("logits",),
-                                out_path=onnx_path)
-        if optimize:
-            with timed("onnxruntime optimizer"):
-                optimize_onnx(onnx_path, heads, hidden, fp16=False, opt_level=opt_level)
-        module = None  # verify against the fp32 eager reference, loaded again
-    else:
-        with timed("torch.onnx.export (fp32, logits)"):
-            torch_export(module, example, input_names=input_names, output_names=("logits",),
-                         dynamic_axes=dynamic_axes, out_path=onnx_path)
-        if fp16 or optimize:
-            with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
-                optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
+    module = export_graph(module, example, onnx_path, input_names=input_names, output_names=("logits",),
+                          dynamic_axes=dynamic_axes, heads=heads, hidden=hidden, dynamo=dynamo, fp16=fp16,
+                          optimize=optimize, opt_level=opt_level, label=", logits")
     manifest = {
         "format": MANIFEST_FORMAT,
         "kind": "reranker",
@@ -928,6 +903,31 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
         "dtype": "float16" if fp16 else "float32",
     }
     return finish_export(onnx_path, model_dir, out_dir, manifest, module, verify_after, atol, rtol)
+
+
+def export_graph(module, example, onnx_path: Path, input_names, output_names, dynamic_axes: dict, heads: int,
+                 hidden: int, dynamo: bool, fp16: bool, optimize: bool, opt_level: int, label: str):
+    """Writes the ONNX graph of a wrapped model: the dynamo exporter (fp16, fused attention), or
+    the TorchScript exporter followed by ORT's optimizer when --fp16 / --optimize ask for it.
+
+    Returns the module to verify against, or None after a dynamo export: its fp16 model is no
+    reference, so verify loads the fp32 eager model again.
+    """
+    if dynamo:
+        with timed(f"torch.onnx.export (dynamo, opset {DYNAMO_OPSET}, fp16, sdpa{label})"):
+            torch_export_dynamo(module, example, input_names=input_names, output_names=output_names,
+                                out_path=onnx_path)
+        if optimize:
+            with timed("onnxruntime optimizer"):
+                optimize_onnx(onnx_path, heads, hidden, fp16=False, opt_level=opt_level)
+        return None
+    with timed(f"torch.onnx.export (fp32{label})"):
+        torch_export(module, example, input_names=input_names, output_names=output_names,
+                     dynamic_axes=dynamic_axes, out_path=onnx_path)
+    if fp16 or optimize:
+        with timed("onnxruntime optimizer" + (" + fp16" if fp16 else "")):
+            optimize_onnx(onnx_path, heads, hidden, fp16=fp16, opt_level=opt_level)
+    return module
 
 
 def finish_export(onnx_path: Path, model_dir: Path, out_dir: Path, manifest: dict, module, verify_after: bool,
