@@ -120,28 +120,31 @@ public final class HttpIo {
 
     /** TEI's error body; the OpenAI routes use OpenAI's shape instead. */
     public static void sendError(ServerResponse res, TeiError error, boolean openAi) {
-        Map<String, Object> body = new LinkedHashMap<>();
         if (openAi) {
+            Map<String, Object> body = new LinkedHashMap<>();
             body.put("message", error.getMessage());
             body.put("code", error.status());
             body.put("type", error.type().name());
+            send(res, error.status(), body);
         } else {
-            body.put("error", error.getMessage());
-            body.put("error_type", error.type().name());
+            send(res, error.status(), teiBody(error.getMessage(), error.type()));
         }
-        send(res, error.status(), body);
     }
 
     /** TEI's error body as bytes, for responses Helidon makes before routing (413, 503). */
     public static byte[] errorBytes(String message, ErrorType type) {
         try {
-            // Ordered as TEI writes it: Map.of would iterate in a per-JVM random order.
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("error", message);
-            body.put("error_type", type.name());
-            return JSON.writeValueAsBytes(body);
+            return JSON.writeValueAsBytes(teiBody(message, type));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** {@code {"error", "error_type"}}, ordered as TEI writes it (Map.of would iterate in a random order). */
+    private static Map<String, Object> teiBody(String message, ErrorType type) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", message);
+        body.put("error_type", type.name());
+        return body;
     }
 }
