@@ -9,6 +9,8 @@ Subcommands (see README.md next to this file):
                    (the layout of BAAI's own onnx/ folder) + 1_Pooling/config.json
   export-reranker  XLM-R or BERT sequence-classification folder -> model.onnx
                    with a `logits` output + tandem.json
+  export-packed    XLM-R bge-m3 or reranker folder -> padding-free graph (packed
+                   rows, flash attention on CUDA) built node by node + tandem.json
   verify           run an exported folder with onnxruntime (CPU) and the PyTorch
                    model on the same tokenized batch and compare the outputs
 
@@ -905,6 +907,90 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
     return finish_export(onnx_path, model_dir, out_dir, manifest, module, verify_after, atol, rtol)
 
 
+class _JsonVocab:
+    """token_to_id from tokenizer.json alone, for machines without the `tokenizers` package."""
+
+    def __init__(self, path: Path):
+        data = read_json(path)
+        self._ids = {t["content"]: int(t["id"]) for t in data.get("added_tokens", [])}
+        vocab = data.get("model", {}).get("vocab", {})
+        items = enumerate(v[0] for v in vocab) if isinstance(vocab, list) else ((i, t) for t, i in vocab.items())
+        for i, token in items:
+            self._ids.setdefault(token, int(i))
+
+    def token_to_id(self, token: str):
+        return self._ids.get(token)
+
+
+def export_packed(model_dir, out_dir, kind: str | None = None, attention: str = "packed", fp16: bool = True,
+                  max_length: int | None = None, source: str | None = None) -> dict:
+    """Build the padding-free graph of packed_graph.py for an XLM-R bge-m3 or reranker folder.
+
+    No PyTorch trace is involved: the weights are read from the checkpoint and the graph is
+    written node by node, so the export takes seconds and needs only numpy and onnx. The
+    contrib attention op runs only on the CUDA provider; check such an export on the GPU with
+    `bench/gpu/sanity.sh`.
+    """
+    import numpy as np
+    import packed_graph as pg
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    check_model_dir(model_dir)
+    _prepare_out(out_dir, model_dir)
+    cfg = read_json(model_dir / "config.json")
+    arch = detect_architecture(cfg)
+    if arch != "xlm-roberta":
+        raise ExportError(f"export-packed builds XLM-RoBERTa graphs only, got {arch}")
+    hidden, _ = model_dims(cfg)
+    if kind is None:
+        kind = "reranker" if any(str(a).endswith("Classification") for a in cfg.get("architectures") or []) \
+            else "embedder"
+    try:
+        tokenizer = load_tokenizer(model_dir)
+    except ExportError:
+        tokenizer = _JsonVocab(model_dir / "tokenizer.json")
+    max_input = compute_max_input_length(cfg, arch)
+    if max_length is not None:
+        max_input = min(max_input, int(max_length))
+    dtype = np.float16 if fp16 else np.float32
+    try:
+        with timed(f"build packed graph ({kind}, {attention} attention, {'fp16' if fp16 else 'fp32'})"):
+            weights = pg.load_encoder_weights(model_dir)
+            heads = None
+            if kind == "embedder":
+                heads = {"sparse": pg.load_head(model_dir, "sparse_linear"),
+                         "colbert": pg.load_head(model_dir, "colbert_linear")}
+                if None in heads.values():
+                    raise ExportError(f"{model_dir}: an embedder needs sparse_linear and colbert_linear heads")
+            model = pg.build_packed(cfg, weights, kind, heads=heads, attention=attention, dtype=dtype)
+    except (pg.PackedGraphError, KeyError) as exc:
+        raise ExportError(f"packed graph: {exc}") from exc
+    onnx_path = out_dir / "model.onnx"
+    save_onnx(model, onnx_path)
+    check_onnx(onnx_path)
+    shutil.copyfile(model_dir / "config.json", out_dir / "config.json")
+    copied = copy_tokenizer_files(model_dir, out_dir)
+    log(f"copied config.json, {', '.join(copied)}")
+    manifest = {"format": MANIFEST_FORMAT, "kind": kind, "architecture": arch, "layout": "packed",
+                "attention": "PackedMultiHeadAttention (CUDA only)" if attention == "packed"
+                else "portable (standard ops, O(tokens^2) memory)"}
+    if kind == "embedder":
+        specials = special_token_ids(model_dir, tokenizer, cfg)
+        manifest.update({
+            "pooling": "cls",
+            "outputs": {"dense": "dense_vecs", "sparse": "sparse_weights", "colbert": "colbert_vecs"},
+            "sparse_skip_token_ids": _unique([specials["cls"], specials["eos"], specials["pad"], specials["unk"]]),
+            "hidden_size": hidden,
+            "colbert_dim": int(np.asarray(heads["colbert"][0]).shape[0]),
+        })
+    else:
+        manifest["outputs"] = {"logits": "logits"}
+    manifest.update({"max_input_length": max_input, "dtype": "float16" if fp16 else "float32",
+                     "source": source if source else str(model_dir)})
+    write_json(out_dir / MANIFEST_NAME, manifest)
+    log(f"wrote {out_dir / MANIFEST_NAME}: {json.dumps(manifest, ensure_ascii=False)}")
+    return {"onnx": str(onnx_path), "manifest": manifest}
+
+
 def export_graph(module, example, onnx_path: Path, input_names, output_names, dynamic_axes: dict, heads: int,
                  hidden: int, dynamo: bool, fp16: bool, optimize: bool, opt_level: int, label: str):
     """Writes the ONNX graph of a wrapped model: the dynamo exporter (fp16, fused attention), or
@@ -1176,6 +1262,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, optimizable=False)
     p = sub.add_parser("export-reranker", help="cross-encoder -> logits graph + tandem.json")
     common(p, optimizable=True)
+    p = sub.add_parser("export-packed", help="XLM-R embedder (bge-m3) or reranker -> padding-free graph "
+                                             "(flash attention on CUDA) + tandem.json")
+    p.add_argument("--model", required=True, type=Path, help="local Hugging Face model folder")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--kind", choices=("embedder", "reranker"), default=None,
+                   help="default: reranker for *ForSequenceClassification configs, else embedder (bge-m3 heads)")
+    p.add_argument("--attention", choices=("packed", "portable"), default="packed",
+                   help="packed: ORT's PackedMultiHeadAttention (CUDA only; default); portable: standard ops "
+                        "with a block-diagonal mask, for CPU tests")
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights (default float16)")
+    p.add_argument("--max-length", type=int, default=None, help="cap max_input_length recorded in tandem.json")
+    p.add_argument("--source", default=None, help="text for tandem.json 'source' (default: --model path)")
     p = sub.add_parser("verify", help="compare an exported folder with the PyTorch model")
     p.add_argument("--onnx-dir", required=True, type=Path, help="exported folder")
     p.add_argument("--model", required=True, type=Path, help="the Hugging Face folder it came from")
@@ -1204,6 +1302,9 @@ def main(argv=None) -> int:
                                   max_length=args.max_length, opt_level=args.opt_level,
                                   verify_after=not args.no_verify, atol=args.atol, rtol=args.rtol,
                                   dynamo=args.dynamo)
+        elif args.command == "export-packed":
+            res = export_packed(args.model, args.out, kind=args.kind, attention=args.attention,
+                                fp16=not args.fp32, max_length=args.max_length, source=args.source)
         else:
             res = {"verify": verify(args.onnx_dir, args.model, atol=args.atol, rtol=args.rtol)}
     except ExportError as exc:

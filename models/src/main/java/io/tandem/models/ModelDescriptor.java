@@ -52,6 +52,11 @@ public record ModelDescriptor(ModelKind kind, String modelType, int hiddenSize, 
                 config.path("vocab_size").asLong(Long.MAX_VALUE), padId, labels, prompts, dtype);
     }
 
+    /** Position id of a sequence's first token: RoBERTa models count from pad id + 1. */
+    public int firstPositionId() {
+        return ROBERTA_FAMILY.contains(modelType) ? (int) padId + 1 : 0;
+    }
+
     public boolean isClassifier() {
         return kind != ModelKind.EMBEDDER;
     }

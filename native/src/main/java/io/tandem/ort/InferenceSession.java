@@ -9,6 +9,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,8 +19,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One model's ONNX Runtime session: int64 inputs of shape [batch, seq] in, fp32 copies of
- * the requested outputs back. Concurrent runs on one CUDA session serialise anyway, so a
+ * One model's ONNX Runtime session: integer inputs in (int64 ids, int32 offsets of packed
+ * graphs), fp32 copies of the requested outputs back. Concurrent runs on one CUDA session serialise anyway, so a
  * model is meant to be driven by its own single inference thread.
  */
 public final class InferenceSession implements AutoCloseable {
@@ -38,9 +39,10 @@ public final class InferenceSession implements AutoCloseable {
         this.fallbackReason = fallbackReason;
         this.inputNames = new ArrayList<>();
         for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
-            if (!(e.getValue().getInfo() instanceof TensorInfo info) || info.type != OnnxJavaType.INT64) {
+            if (!(e.getValue().getInfo() instanceof TensorInfo info)
+                    || info.type != OnnxJavaType.INT64 && info.type != OnnxJavaType.INT32) {
                 throw new InferenceException("model " + name + ": input " + e.getKey()
-                        + " must be an int64 tensor, found " + e.getValue().getInfo());
+                        + " must be an int64 or int32 tensor, found " + e.getValue().getInfo());
             }
             inputNames.add(e.getKey());
         }
@@ -76,24 +78,20 @@ public final class InferenceSession implements AutoCloseable {
     }
 
     /**
-     * Runs one batch. Each input buffer holds batch × seq values from position 0; the
-     * buffers may be direct (no copy) and are not retained after the call.
+     * Runs one batch on the given inputs (one per graph input) and copies the asked outputs.
      *
      * @param shrinkArena give unused CUDA arena memory back after this run (after an
      *                    unusually large batch, so one spike does not hold memory forever)
      */
-    public Map<String, OutputTensor> run(int batch, int seq, Map<String, LongBuffer> inputs, Set<String> outputs,
-                                         boolean shrinkArena) {
-        long[] shape = {batch, seq};
+    public Map<String, OutputTensor> run(Map<String, InputTensor> inputs, Set<String> outputs, boolean shrinkArena) {
         Map<String, OnnxTensor> tensors = new HashMap<>();
         try {
             for (String input : inputNames) {
-                LongBuffer buffer = inputs.get(input);
-                if (buffer == null) {
+                InputTensor in = inputs.get(input);
+                if (in == null) {
                     throw new InferenceException("model " + name + ": no values for input " + input);
                 }
-                tensors.put(input, OnnxTensor.createTensor(OrtRuntime.env(), buffer.duplicate().position(0)
-                        .limit(batch * seq), shape));
+                tensors.put(input, tensor(in));
             }
             try (OrtSession.RunOptions options = runOptions(shrinkArena);
                  OrtSession.Result result = session.run(tensors, outputs, options)) {
@@ -117,6 +115,15 @@ public final class InferenceSession implements AutoCloseable {
         } finally {
             tensors.values().forEach(OnnxTensor::close);
         }
+    }
+
+    private static OnnxTensor tensor(InputTensor in) throws OrtException {
+        int size = in.size();
+        if (in.data() instanceof LongBuffer longs) {
+            return OnnxTensor.createTensor(OrtRuntime.env(), longs.duplicate().position(0).limit(size), in.shape());
+        }
+        IntBuffer ints = (IntBuffer) in.data();
+        return OnnxTensor.createTensor(OrtRuntime.env(), ints.duplicate().position(0).limit(size), in.shape());
     }
 
     private OrtSession.RunOptions runOptions(boolean shrinkArena) throws OrtException {

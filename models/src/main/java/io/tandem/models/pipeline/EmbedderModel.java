@@ -56,6 +56,9 @@ public final class EmbedderModel extends Model {
             throw new ModelLoadException("model " + name + ": the graph has neither a pooled output nor "
                     + "last_hidden_state (outputs: " + outputs.keySet() + ")");
         }
+        if (packed() && pooledOutput == null) {
+            throw new ModelLoadException("model " + name + ": a packed graph must have a pooled dense output");
+        }
         Set<Long> skip = new HashSet<>();
         files.manifest().ifPresent(m -> m.path("sparse_skip_token_ids").forEach(id -> skip.add(id.asLong())));
         this.sparseSkipIds = skip;
@@ -117,19 +120,19 @@ public final class EmbedderModel extends Model {
         if (sparse) {
             fetch.add(sparseOutput);
         }
-        Map<String, OutputTensor> out = run(rows, fetch);
+        Ran out = run(rows, fetch);
         Embedding[] result = new Embedding[rows.size()];
         for (int b = 0; b < rows.size(); b++) {
             int length = rows.get(b).length();
             result[b] = new Embedding(
                     dense ? dense(out, b, length) : null,
                     tokens ? tokenVectors(out, b, length) : null,
-                    sparse ? sparse(out.get(sparseOutput), rows.get(b), b) : null);
+                    sparse ? sparse(out, rows.get(b), b) : null);
         }
         return List.of(result);
     }
 
-    private float[] dense(Map<String, OutputTensor> out, int b, int length) {
+    private float[] dense(Ran out, int b, int length) {
         if (pooledOutput != null) {
             OutputTensor pooled = out.get(pooledOutput);
             int dims = pooled.dim(1);
@@ -141,36 +144,36 @@ public final class EmbedderModel extends Model {
         return descriptor().pooling().pool(hidden.data(), hidden.dim(1), hidden.dim(2), b, length);
     }
 
-    private float[][] tokenVectors(Map<String, OutputTensor> out, int b, int length) {
+    private float[][] tokenVectors(Ran out, int b, int length) {
         if (colbertOutput != null) {
             // ColBERT vectors cover tokens 1..length-1 (no <s>), normalised, as FlagEmbedding's.
-            OutputTensor colbert = out.get(colbertOutput);
-            float[][] vectors = rows(colbert, b, length - 1);
+            float[][] vectors = rows(out, colbertOutput, b, 1, length);
             for (float[] v : vectors) {
                 VectorMath.normalize(v);
             }
             return vectors;
         }
-        return rows(out.get(hiddenOutput), b, length);
+        return rows(out, hiddenOutput, b, 0, length);
     }
 
-    private static float[][] rows(OutputTensor t, int b, int count) {
-        int seq = t.dim(1);
-        int dims = t.dim(2);
-        float[][] vectors = new float[count][dims];
-        for (int i = 0; i < count; i++) {
-            System.arraycopy(t.data(), (b * seq + i) * dims, vectors[i], 0, dims);
+    /** Row b's vectors of tokens first..end-1 from a per-token output. */
+    private static float[][] rows(Ran out, String output, int b, int first, int end) {
+        OutputTensor t = out.get(output);
+        int dims = t.dim(t.shape().length - 1);
+        float[][] vectors = new float[end - first][dims];
+        for (int i = first; i < end; i++) {
+            System.arraycopy(t.data(), out.batch().tokenRow(t, b, i, first) * dims, vectors[i - first], 0, dims);
         }
         return vectors;
     }
 
     /** FlagEmbedding's lexical weights: max weight per token id, special ids and zeros dropped. */
-    private SparseVector sparse(OutputTensor weights, Tokens row, int b) {
-        int seq = weights.dim(1);
+    private SparseVector sparse(Ran out, Tokens row, int b) {
+        OutputTensor weights = out.get(sparseOutput);
         TreeMap<Integer, Float> byId = new TreeMap<>();
         for (int t = 0; t < row.length(); t++) {
             long id = row.ids()[t];
-            float w = weights.data()[b * seq + t];
+            float w = weights.data()[out.batch().tokenRow(weights, b, t, 0)];
             if (w > 0 && !sparseSkipIds.contains(id)) {
                 byId.merge((int) id, w, Math::max);
             }

@@ -4,62 +4,35 @@ import io.tandem.models.tokenize.Tokens;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 
 /**
- * Right-padded [batch, seq] int64 inputs in direct buffers that ORT reads without a copy.
- * The buffers grow to the largest batch seen and are reused, so steady traffic allocates
- * nothing here. Owned by one inference thread.
+ * Turns a batch of token rows into a graph's feeds, in reusable direct buffers that ORT reads
+ * without a copy: they grow to the largest batch seen, so steady traffic allocates nothing
+ * here. Owned by one inference thread.
  */
-final class InputBuffers {
+sealed interface InputBuffers permits PaddedInputs, PackedInputs {
 
-    private final long padId;
-    private LongBuffer ids = allocate(0);
-    private LongBuffer mask = allocate(0);
-    private LongBuffer types = allocate(0);
+    /** The graph inputs this layout can feed. */
+    Set<String> inputNames();
 
-    InputBuffers(long padId) {
-        this.padId = padId;
+    /** Fills the buffers for these rows. */
+    Batch fill(List<Tokens> rows);
+
+    /** The layout a graph's inputs call for: packed graphs are the ones fed cu_seqlens. */
+    static InputBuffers forGraph(List<String> graphInputs, long padId, int positionOffset) {
+        return graphInputs.contains(PackedInputs.CU_SEQLENS) ? new PackedInputs(positionOffset)
+                : new PaddedInputs(padId);
     }
 
-    /** Fills the buffers for these rows; returns the padded sequence length. */
-    int fill(List<Tokens> rows) {
-        int seq = 0;
-        for (Tokens row : rows) {
-            seq = Math.max(seq, row.length());
-        }
-        int need = rows.size() * seq;
-        if (ids.capacity() < need) {
-            ids = allocate(need);
-            mask = allocate(need);
-            types = allocate(need);
-        }
-        int p = 0;
-        for (Tokens row : rows) {
-            int n = row.length();
-            for (int t = 0; t < seq; t++, p++) {
-                boolean real = t < n;
-                ids.put(p, real ? row.ids()[t] : padId);
-                mask.put(p, real ? 1 : 0);
-                types.put(p, real ? row.typeIds()[t] : 0);
-            }
-        }
-        return seq;
-    }
-
-    /** The buffers by the input names a graph may use. */
-    Map<String, LongBuffer> byName() {
-        Map<String, LongBuffer> byName = new HashMap<>();
-        byName.put("input_ids", ids);
-        byName.put("attention_mask", mask);
-        byName.put("token_type_ids", types);
-        return byName;
-    }
-
-    private static LongBuffer allocate(int values) {
+    static LongBuffer longs(int values) {
         return ByteBuffer.allocateDirect(Math.max(values, 1) * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    static IntBuffer ints(int values) {
+        return ByteBuffer.allocateDirect(Math.max(values, 1) * Integer.BYTES).order(ByteOrder.nativeOrder()).asIntBuffer();
     }
 }

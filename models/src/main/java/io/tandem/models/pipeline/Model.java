@@ -41,11 +41,11 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         this.descriptor = descriptor;
         this.tokenizer = tokenizer;
         this.session = session;
-        this.buffers = new InputBuffers(descriptor.padId());
+        this.buffers = InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId());
         for (String input : session.inputNames()) {
-            if (!buffers.byName().containsKey(input)) {
+            if (!buffers.inputNames().contains(input)) {
                 throw new ModelLoadException("model " + name + ": unsupported graph input '" + input
-                        + "' (expected input_ids, attention_mask, token_type_ids)");
+                        + "' (expected " + String.join(", ", new java.util.TreeSet<>(buffers.inputNames())) + ")");
             }
         }
     }
@@ -136,11 +136,23 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         return session.outputShapes();
     }
 
-    /** Pads the rows into the reusable buffers and runs the graph for the given outputs. */
-    protected synchronized Map<String, OutputTensor> run(List<Tokens> rows, Set<String> outputs) {
-        int seq = buffers.fill(rows);
-        boolean shrink = (long) rows.size() * seq > shrinkAbove;
-        return session.run(rows.size(), seq, buffers.byName(), outputs, shrink);
+    /** Whether the graph takes padding-free batches (cost = real tokens, not rows × longest). */
+    public boolean packed() {
+        return buffers instanceof PackedInputs;
+    }
+
+    /** The graph's outputs for one batch, with where each row's tokens landed in them. */
+    protected record Ran(Batch batch, Map<String, OutputTensor> outputs) {
+
+        OutputTensor get(String output) {
+            return outputs.get(output);
+        }
+    }
+
+    /** Fills the reusable buffers with the rows and runs the graph for the given outputs. */
+    protected synchronized Ran run(List<Tokens> rows, Set<String> outputs) {
+        Batch batch = buffers.fill(rows);
+        return new Ran(batch, session.run(batch.feeds(), outputs, batch.cost() > shrinkAbove));
     }
 
     @Override

@@ -9,6 +9,8 @@ import io.tandem.models.tokenize.Truncation;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -18,12 +20,15 @@ import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Java outputs against transformers' fp32 outputs for the tiny bge-m3-shaped and reranker
  * fixtures: token ids, dense, sparse, ColBERT, hidden states and rerank logits, single and
- * batched (padding must not leak into any row).
+ * batched (padding must not leak into any row). The "-packed" fixtures are the same weights
+ * in the padding-free layout of models/export/packed_graph.py (its portable attention, which
+ * runs on the CPU), fed by PackedInputs.
  */
 class FixtureParityTest {
 
@@ -32,6 +37,8 @@ class FixtureParityTest {
     private static EmbedderModel m3;
     private static EmbedderModel plain;
     private static ClassifierModel reranker;
+    private static EmbedderModel m3Packed;
+    private static ClassifierModel rerankerPacked;
 
     @BeforeAll
     static void load() {
@@ -39,6 +46,8 @@ class FixtureParityTest {
         m3 = (EmbedderModel) Fixtures.load("m3-tiny", null);
         plain = (EmbedderModel) Fixtures.load("m3-tiny-plain", null);
         reranker = (ClassifierModel) Fixtures.load("reranker-tiny", null);
+        m3Packed = (EmbedderModel) Fixtures.load("m3-tiny-packed", null);
+        rerankerPacked = (ClassifierModel) Fixtures.load("reranker-tiny-packed", null);
     }
 
     @AfterAll
@@ -46,6 +55,25 @@ class FixtureParityTest {
         m3.close();
         plain.close();
         reranker.close();
+        m3Packed.close();
+        rerankerPacked.close();
+    }
+
+    private static EmbedderModel m3(String fixture) {
+        return fixture.endsWith("-packed") ? m3Packed : m3;
+    }
+
+    private static ClassifierModel reranker(String fixture) {
+        return fixture.endsWith("-packed") ? rerankerPacked : reranker;
+    }
+
+    @Test
+    void packedLayoutIsRecognisedFromTheGraphInputs() {
+        assertTrue(m3Packed.packed());
+        assertTrue(rerankerPacked.packed());
+        assertFalse(m3.packed());
+        assertEquals(EnumSet.allOf(EmbedOutput.class), m3Packed.outputs());
+        assertEquals(ModelKind.RERANKER, rerankerPacked.descriptor().kind());
     }
 
     @Test
@@ -71,19 +99,21 @@ class FixtureParityTest {
         }
     }
 
-    @Test
-    void m3OutputsMatchOneByOne() {
+    @ParameterizedTest
+    @ValueSource(strings = {"m3-tiny", "m3-tiny-packed"})
+    void m3OutputsMatchOneByOne(String fixture) {
         for (JsonNode c : refs.get("embed")) {
-            Embedding e = m3.embed(List.of(tokens(c)), m3.outputs()).getFirst();
+            Embedding e = m3(fixture).embed(List.of(tokens(c)), m3.outputs()).getFirst();
             checkM3(c, e);
         }
     }
 
-    @Test
-    void m3OutputsMatchInOneMixedLengthBatch() {
+    @ParameterizedTest
+    @ValueSource(strings = {"m3-tiny", "m3-tiny-packed"})
+    void m3OutputsMatchInOneMixedLengthBatch(String fixture) {
         List<Tokens> batch = new ArrayList<>();
         refs.get("embed").forEach(c -> batch.add(tokens(c)));
-        List<Embedding> out = m3.embed(batch, m3.outputs());
+        List<Embedding> out = m3(fixture).embed(batch, m3.outputs());
         for (int i = 0; i < batch.size(); i++) {
             checkM3(refs.get("embed").get(i), out.get(i));
         }
@@ -118,17 +148,19 @@ class FixtureParityTest {
         }
     }
 
-    @Test
-    void rerankLogitsMatchSingleAndBatched() {
+    @ParameterizedTest
+    @ValueSource(strings = {"reranker-tiny", "reranker-tiny-packed"})
+    void rerankLogitsMatchSingleAndBatched(String fixture) {
+        ClassifierModel model = reranker(fixture);
         List<Tokens> batch = new ArrayList<>();
         for (JsonNode c : refs.get("rerank")) {
-            Tokens t = reranker.tokenizer().encodePair(c.get("query").asText(), c.get("text").asText(), Truncation.RIGHT);
+            Tokens t = model.tokenizer().encodePair(c.get("query").asText(), c.get("text").asText(), Truncation.RIGHT);
             batch.add(t);
-            float single = reranker.classify(List.of(t))[0][0];
+            float single = model.classify(List.of(t))[0][0];
             assertEquals(c.get("logit").asDouble(), single, TOLERANCE, c.get("text").asText());
             assertEquals(c.get("score").asDouble(), VectorMath.sigmoid(single), TOLERANCE);
         }
-        float[][] logits = reranker.classify(batch);
+        float[][] logits = model.classify(batch);
         for (int i = 0; i < batch.size(); i++) {
             assertEquals(refs.get("rerank").get(i).get("logit").asDouble(), logits[i][0], TOLERANCE);
         }
