@@ -21,6 +21,7 @@ import java.util.logging.Logger;
  * them into batches and runs them. A batch starts from the oldest input (nothing starves) and
  * takes the waiting inputs closest to it in length, while the padded size
  * (longest × rows) stays within the token budget, so rows of a batch waste little padding.
+ * A packed (padding-free) model computes only real tokens, so its budget counts those.
  * There is no wait timer: batches form from whatever queued up while the model was busy.
  */
 public final class BatchQueue<W, R> implements AutoCloseable {
@@ -56,21 +57,24 @@ public final class BatchQueue<W, R> implements AutoCloseable {
     private final Thread thread;
     private final PriorityGate gate;
     private final boolean priority;
+    private final boolean packed;
     private boolean closing;
     private int running;
 
     public BatchQueue(String name, BatchRunner<W, R> runner, int maxBatchTokens, Integer maxBatchRequests,
                       Listener listener) {
-        this(name, runner, maxBatchTokens, maxBatchRequests, listener, null, false);
+        this(name, runner, maxBatchTokens, maxBatchRequests, listener, null, false, false);
     }
 
     /**
      * @param gate     shared with the other model on the same GPU, or null
      * @param priority true for the side the gate favours (the reranker)
+     * @param packed   the model runs padding-free batches: the budget counts real tokens
      */
     public BatchQueue(String name, BatchRunner<W, R> runner, int maxBatchTokens, Integer maxBatchRequests,
-                      Listener listener, PriorityGate gate, boolean priority) {
+                      Listener listener, PriorityGate gate, boolean priority, boolean packed) {
         this.name = name;
+        this.packed = packed;
         this.gate = gate;
         this.priority = priority;
         this.runner = runner;
@@ -160,6 +164,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
         batch.add(head);
         int longest = head.tokens().length();
         int headLength = longest;
+        long real = longest;
         List<QueuedItem<W, R>> candidates = new ArrayList<>(Math.min(waiting.size(), WINDOW));
         Iterator<QueuedItem<W, R>> it = waiting.iterator();
         while (it.hasNext() && candidates.size() < WINDOW) {
@@ -171,11 +176,13 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 break;
             }
             int newLongest = Math.max(longest, c.tokens().length());
-            if ((long) newLongest * (batch.size() + 1) > budget) {
+            long cost = packed ? real + c.tokens().length() : (long) newLongest * (batch.size() + 1);
+            if (cost > budget) {
                 continue;
             }
             batch.add(c);
             longest = newLongest;
+            real += c.tokens().length();
         }
         if (batch.size() > 1) {
             Set<QueuedItem<W, R>> taken = Collections.newSetFromMap(new IdentityHashMap<>());

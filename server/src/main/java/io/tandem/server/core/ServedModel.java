@@ -96,14 +96,14 @@ public final class ServedModel implements AutoCloseable {
         if (model instanceof EmbedderModel embedder) {
             this.embedQueue = new BatchQueue<>(name, embedRunner != null ? embedRunner : batch -> embedder.embed(
                     batch.stream().map(QueuedItem::tokens).toList(), union(batch)),
-                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, false);
+                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, false, model.packed());
             this.classifyQueue = null;
             metrics.trackQueueSize(embedQueue::size);
         } else {
             ClassifierModel classifier = (ClassifierModel) model;
             this.classifyQueue = new BatchQueue<>(name, classifyRunner != null ? classifyRunner
                     : batch -> List.of(classifier.classify(batch.stream().map(QueuedItem::tokens).toList())),
-                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, true);
+                    settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, true, model.packed());
             this.embedQueue = null;
             metrics.trackQueueSize(classifyQueue::size);
         }
