@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
-# Which attention kernel ONNX Runtime runs for the exported bge-m3 graph on this GPU:
+# Which attention kernel ONNX Runtime runs for the benchmark's bge-m3 graph on this GPU:
 # one /embed at 512 and one at 4096 tokens with ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO=1
-# (ORT prints one line per Attention node per run). Run after bench/gpu/run.sh made the models.
+# (ORT prints one line per attention node per run). Run after bench/gpu/run.sh made the models.
 set -uo pipefail
-APP=${APP:-.devcarry/app}
+cd "$(dirname "$0")/../.."
+. bench/gpu/serve.sh
 MODELS=${BENCH_MODELS:-/root/bench-models}
 OUT=${OUT:-./bench-out}
-export LD_LIBRARY_PATH=/opt/cuda12 ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO=1
-/opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu -DDJL_OFFLINE=true \
-  -cp "$APP/tandem.jar:$APP/lib/*" io.tandem.server.Main --onnxruntime-native-path /opt/cuda12 \
-  --device cuda:0 --port 3400 --embed-model "$MODELS/m3" > "$OUT/attention-kernel.log" 2>&1 &
-PID=$!
-for i in $(seq 1 90); do curl -sf localhost:3400/health >/dev/null && break; sleep 1; done
+export ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO=1
+start_tandem 3400 "$OUT/attention-kernel.log" --device cuda:0 --embed-model "$MODELS/m3" || exit 1
 for n in 510 4094; do
   words=$(python3 -c "print(' '.join('w%d' % (i % 1000) for i in range($n)))")
   curl -s -o /dev/null -w "embed $n words: %{http_code}\n" localhost:3400/embed -H 'Content-Type: application/json' \
     -d "{\"inputs\":\"$words\"}"
 done
-kill -TERM $PID; wait $PID
+stop_tandem
 echo "kernels chosen (count per kind):"
 grep -o "SdpaKernel=[A-Z_]*" "$OUT/attention-kernel.log" | sort | uniq -c
 grep -m3 -i "attention" "$OUT/attention-kernel.log"

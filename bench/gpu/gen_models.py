@@ -12,8 +12,10 @@ What it writes under --out:
   hf/reranker/   XLMRobertaForSequenceClassification (vocab 250002, d=768, 12 layers,
                  12 heads, ff 3072, 514 positions, 1 label), random weights
   m3/, reranker/ Tandem model folders exported by models/export/tandem_export.py
-                 (default --mode dynamo: fp16 model, SDPA attention, torch.onnx.export
-                 dynamo=True opset 23; fallback and --mode ort: --fp16 --optimize)
+                 (default --mode packed: export-packed, fp16 padding-free graph with
+                 PackedMultiHeadAttention; --mode dynamo: fp16 model, SDPA attention,
+                 torch.onnx.export dynamo=True opset 23, falling back to --mode ort:
+                 --fp16 --optimize)
   gen.json, gen.md  export mode, times and fused attention node counts of each graph
 
 Both models share one synthetic SentencePiece-Unigram tokenizer.json: ids <s>=0 <pad>=1
@@ -311,6 +313,9 @@ class Export:
 
 
 def export_args(kind: str, hf_dir: Path, out_dir: Path, mode: str, verify: bool) -> list:
+    if mode == "packed":  # built node by node from the weights: nothing to trace or verify on the CPU
+        return [sys.executable, str(EXPORT_TOOL), "export-packed", "--model", str(hf_dir), "--out", str(out_dir),
+                "--kind", "embedder" if kind == "m3" else "reranker"]
     cmd = [sys.executable, str(EXPORT_TOOL), "export-m3" if kind == "m3" else "export-reranker",
            "--model", str(hf_dir), "--out", str(out_dir)]
     cmd += ["--dynamo"] if mode == "dynamo" else ["--fp16", "--optimize"]
@@ -437,8 +442,9 @@ def make_toy_models(root: Path, tok_json: Path) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("/root/bench-models"))
-    ap.add_argument("--mode", choices=("dynamo", "ort"), default=os.environ.get("BENCH_EXPORT", "dynamo"),
-                    help="dynamo: fp16+sdpa via torch.onnx.export(dynamo=True, opset 23) (fused Attention); "
+    ap.add_argument("--mode", choices=("packed", "dynamo", "ort"), default=os.environ.get("BENCH_EXPORT", "packed"),
+                    help="packed: export-packed, padding-free graph with PackedMultiHeadAttention (flash on sm80+); "
+                         "dynamo: fp16+sdpa via torch.onnx.export(dynamo=True, opset 23) (fused Attention); "
                          "ort: TorchScript export + onnxruntime optimizer + fp16 (attention not fused)")
     ap.add_argument("--no-fallback", action="store_true", help="do not retry a failed dynamo export with --mode ort")
     ap.add_argument("--verify", action="store_true", help="run the tool's onnxruntime-vs-PyTorch check (slower)")

@@ -5,7 +5,7 @@
 #   bash bench/gpu/run.sh
 #
 # (a) gen_models.py: random-weight bge-m3 / bge-reranker-base shaped models, exported fp16 with
-#     fused attention (dynamo, opset 23) to $BENCH_MODELS/{m3,reranker}
+#     padding-free packed graphs (export-packed, flash attention) to $BENCH_MODELS/{m3,reranker}
 # (b) torch_baseline.py: the same weights in torch fp16 + SDPA, in process
 # (c) Tandem with both models on cuda:0, wait for /health
 # (d) GpuLoadBench (server/target/test-classes) against it
@@ -18,7 +18,7 @@
 # Environment (defaults):
 #   OUT=./bench-out  BENCH_MODELS=/root/bench-models  BENCH_BUDGET_S=500
 #   BENCH_SECONDS=15 (measured seconds per case)  BENCH_WARMUP=3  BENCH_MIXED=10000
-#   BENCH_EXPORT=dynamo|ort  BENCH_REUSE=0 (1: keep already exported models)
+#   BENCH_EXPORT=packed|dynamo|ort  BENCH_REUSE=0 (1: keep already exported models)
 #   BENCH_DEVICE=cuda:0  BENCH_PORT=3000  ORT_NATIVE_PATH=/opt/cuda12  JAVA=/opt/jre/bin/java
 #   EMBED_MAX_BATCH_TOKENS=32768 RERANK_MAX_BATCH_TOKENS=16384
 #   EMBED_GPU_MEM_LIMIT=20GiB RERANK_GPU_MEM_LIMIT=8GiB  SERVER_JAVA_OPTS=  BENCH_EXTRA_FLAGS=
@@ -160,7 +160,7 @@ EOF
   echo "- Java: $(timeout 20 "$JAVA" -version 2>&1 | head -1) ($JAVA)"
   echo "- ONNX Runtime Java: $(ls "${BENCH_LIB:-server/target/lib}" 2>/dev/null | grep -E '^onnxruntime' | tr '\n' ' ')(natives from $NATIVE$( [ -f "$NATIVE/libonnxruntime.so" ] || echo ': MISSING'))"
   echo "- Tandem: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" rev-parse --abbrev-ref HEAD 2>/dev/null || echo '?')); jar $(ls -l server/target/tandem.jar 2>/dev/null | awk '{print $5}') bytes"
-  echo "- Settings: BENCH_SECONDS=${BENCH_SECONDS:-15} BENCH_WARMUP=${BENCH_WARMUP:-3} BENCH_EXPORT=${BENCH_EXPORT:-dynamo}" \
+  echo "- Settings: BENCH_SECONDS=${BENCH_SECONDS:-15} BENCH_WARMUP=${BENCH_WARMUP:-3} BENCH_EXPORT=${BENCH_EXPORT:-packed}" \
        "embed max-batch-tokens ${EMBED_MAX_BATCH_TOKENS:-32768}, rerank ${RERANK_MAX_BATCH_TOKENS:-16384};" \
        "GPU memory caps embed ${EMBED_GPU_MEM_LIMIT:-20GiB}, rerank ${RERANK_GPU_MEM_LIMIT:-8GiB}"
 } > "$OUT/env.md"
