@@ -164,7 +164,7 @@ def check(url: str, refs_path: Path, label: str) -> bool:
                  max(abs(a - b) for a, b in zip(want_logits, logits))))
 
     ok = True
-    print(f"\n{label}: Tandem on the GPU vs PyTorch fp32, {len(texts)} texts, {len(want_logits)} pairs\n")
+    print(f"\n{label}: Tandem vs PyTorch fp32, {len(texts)} texts, {len(want_logits)} pairs\n")
     print("| output | values compared | lowest cosine | largest abs diff | cosine >= 0.999 |")
     print("| --- | --- | --- | --- | --- |")
     for name, cos, diff in rows:

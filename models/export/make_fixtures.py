@@ -12,6 +12,10 @@ What it writes (all small, deterministic, CPU fp32):
   m3-tiny/                       tiny random bge-m3 in Tandem's three-output layout
   m3-tiny-plain/                 the same encoder in BAAI's onnx/ layout (last_hidden_state)
   reranker-tiny/                 tiny random XLM-R cross-encoder (logits)
+  {m3,reranker}-tiny-packed/     the same weights as padding-free graphs (export-packed) with
+                                 portable attention, which the CPU tests run
+  {m3,reranker}-tiny-cuda/       the same, fp16 with PackedMultiHeadAttention (CUDA only;
+                                 bench/gpu/sanity.sh runs them on the GPU)
   references.json                PyTorch fp32 reference outputs for the tiny models
   bge-small-zh-v1.5-golden.json  CLS vectors of the real bge-small-zh-v1.5 from the
                                  langchain4j jar (python tokenizers + onnxruntime CPU)
@@ -52,7 +56,8 @@ HIDDEN = 32
 VOCAB_TARGET = 1500
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0, 1, 2, 3 like XLM-R
 SKIP_IDS = [0, 2, 1, 3]  # cls, eos, pad, unk (FlagEmbedding's unused_tokens)
-FIXTURE_DIRS = ("m3-tiny", "m3-tiny-plain", "reranker-tiny")
+FIXTURE_DIRS = ("m3-tiny", "m3-tiny-plain", "reranker-tiny", "m3-tiny-packed", "reranker-tiny-packed",
+                "m3-tiny-cuda", "reranker-tiny-cuda")
 SIZE_BUDGET = 3 * 1024 * 1024
 REF_ATOL = 1e-4  # ONNX (onnxruntime) vs PyTorch references for the tiny models
 SPARSE_MARGIN = 1e-3  # a sparse pre-activation this close to 0 could flip in or out of the key set
@@ -922,9 +927,20 @@ def main(argv=None) -> int:
             verify_results["m3-tiny-plain"] = te.export_plain(m3_hf, fixtures / "m3-tiny-plain")["verify"]
         with timed("export reranker-tiny"):
             verify_results["reranker-tiny"] = te.export_reranker(rr_hf, fixtures / "reranker-tiny")["verify"]
+        with timed("packed layouts"):
+            # -packed: padding-free graphs with portable attention (the CPU tests run them);
+            # -cuda: the same weights as the GPU runs them (fp16, PackedMultiHeadAttention).
+            for hf_dir, name in ((m3_hf, "m3-tiny"), (rr_hf, "reranker-tiny")):
+                te.export_packed(hf_dir, fixtures / f"{name}-packed", attention="portable", fp16=False,
+                                 source="tiny random XLM-R (models/export/make_fixtures.py)")
+                te.export_packed(hf_dir, fixtures / f"{name}-cuda", attention="packed", fp16=True,
+                                 source="tiny random XLM-R (models/export/make_fixtures.py)")
         fix_config(fixtures / "m3-tiny", ["XLMRobertaModel"], None)
         fix_config(fixtures / "m3-tiny-plain", ["XLMRobertaModel"], None)
-        fix_config(fixtures / "reranker-tiny", ["XLMRobertaForSequenceClassification"], {"0": "LABEL_0"})
+        for layout in ("", "-packed", "-cuda"):
+            fix_config(fixtures / f"reranker-tiny{layout}", ["XLMRobertaForSequenceClassification"], {"0": "LABEL_0"})
+        fix_config(fixtures / "m3-tiny-packed", ["XLMRobertaModel"], None)
+        fix_config(fixtures / "m3-tiny-cuda", ["XLMRobertaModel"], None)
 
         with timed("PyTorch references"):
             refs = {

@@ -971,8 +971,10 @@ def export_packed(model_dir, out_dir, kind: str | None = None, attention: str = 
     copied = copy_tokenizer_files(model_dir, out_dir)
     log(f"copied config.json, {', '.join(copied)}")
     manifest = {"format": MANIFEST_FORMAT, "kind": kind, "architecture": arch, "layout": "packed",
-                "attention": "PackedMultiHeadAttention (CUDA only)" if attention == "packed"
+                "attention": "PackedMultiHeadAttention" if attention == "packed"
                 else "portable (standard ops, O(tokens^2) memory)"}
+    if attention == "packed":
+        manifest["requires"] = "cuda"  # the contrib op has no CPU kernel
     if kind == "embedder":
         specials = special_token_ids(model_dir, tokenizer, cfg)
         manifest.update({

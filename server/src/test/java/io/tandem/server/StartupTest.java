@@ -37,6 +37,14 @@ class StartupTest {
     }
 
     @Test
+    void aCudaOnlyExportSaysSoOnTheCpu() {
+        RuntimeException e = startFails("--device", "cpu", "--port", "0",
+                "--embed-model", FIXTURES.resolve("m3-tiny-cuda").toString());
+        assertEquals(ModelLoadException.class, e.getClass());
+        assertTrue(e.getMessage().contains("runs only on CUDA") && e.getMessage().contains("export-m3"), e.getMessage());
+    }
+
+    @Test
     void aPortInUseStopsTheStart() throws Exception {
         try (ServerSocket taken = new ServerSocket(0)) {
             RuntimeException e = startFails("--device", "cpu", "--port", Integer.toString(taken.getLocalPort()),

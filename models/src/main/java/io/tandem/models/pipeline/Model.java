@@ -68,6 +68,12 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
                     options.intraOpThreads()));
         } catch (RuntimeException e) {
             tokenizer.close();
+            boolean cudaOnly = files.manifest().map(m -> "cuda".equals(m.path("requires").asText())).orElse(false);
+            if (cudaOnly) {
+                throw new ModelLoadException("model " + name + ": this export runs only on CUDA (its attention is "
+                        + "ONNX Runtime's PackedMultiHeadAttention) and CUDA is not usable here; export the model "
+                        + "with export-m3 / export-reranker to run it on the CPU (" + e.getMessage() + ")", e);
+            }
             throw e;
         }
         try {
