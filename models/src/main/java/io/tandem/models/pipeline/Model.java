@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * A loaded model: tokenizer, ONNX session and what the folder says about it. Subclasses turn
@@ -33,6 +34,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private final InferenceSession session;
     private final InputBuffers buffers;
     private volatile long shrinkAbove = Long.MAX_VALUE;
+    private volatile BooleanSupplier idleAfterBatch = () -> true;
     private long gpuMemoryAtLoad = -1;
 
     Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session) {
@@ -133,9 +135,15 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      */
     protected abstract void warmUp();
 
-    /** Batches with more padded tokens than this give unused GPU arena memory back afterwards. */
-    public void shrinkArenaAbove(long paddedTokens) {
-        this.shrinkAbove = paddedTokens;
+    /**
+     * A batch costing more than this many tokens gives unused GPU arena memory back after it
+     * runs, if {@code idleAfterBatch} says no more work is waiting. Under steady load the memory
+     * is kept: freeing and re-allocating hundreds of MiB around every full batch would cost
+     * more than the batch (cudaFree synchronises the device).
+     */
+    public void shrinkArenaAbove(long tokens, BooleanSupplier idleAfterBatch) {
+        this.shrinkAbove = tokens;
+        this.idleAfterBatch = idleAfterBatch;
     }
 
     protected Map<String, long[]> graphOutputs() {
@@ -158,7 +166,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     /** Fills the reusable buffers with the rows and runs the graph for the given outputs. */
     protected synchronized Ran run(List<Tokens> rows, Set<String> outputs) {
         Batch batch = buffers.fill(rows);
-        return new Ran(batch, session.run(batch.feeds(), outputs, batch.cost() > shrinkAbove));
+        boolean shrink = batch.cost() > shrinkAbove && idleAfterBatch.getAsBoolean();
+        return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
     }
 
     @Override

@@ -91,14 +91,14 @@ public final class ServedModel implements AutoCloseable {
                 lastBatchOk = true;
             }
         };
-        // Keep the arena from holding on to the memory of a rare oversized batch.
-        model.shrinkArenaAbove(settings.maxBatchTokens() / 2L);
         if (model instanceof EmbedderModel embedder) {
             this.embedQueue = new BatchQueue<>(name, embedRunner != null ? embedRunner : batch -> embedder.embed(
                     batch.stream().map(QueuedItem::tokens).toList(), union(batch)),
                     settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, false, model.packed());
             this.classifyQueue = null;
             metrics.trackQueueSize(embedQueue::size);
+            // Big batches' scratch memory goes back to the device when the queue runs dry.
+            model.shrinkArenaAbove(settings.maxBatchTokens() / 2L, () -> embedQueue.size() == 0);
         } else {
             ClassifierModel classifier = (ClassifierModel) model;
             this.classifyQueue = new BatchQueue<>(name, classifyRunner != null ? classifyRunner
@@ -106,6 +106,7 @@ public final class ServedModel implements AutoCloseable {
                     settings.maxBatchTokens(), settings.maxBatchRequests(), listener, gate, true, model.packed());
             this.embedQueue = null;
             metrics.trackQueueSize(classifyQueue::size);
+            model.shrinkArenaAbove(settings.maxBatchTokens() / 2L, () -> classifyQueue.size() == 0);
         }
     }
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# In-process engine throughput on the GPU (EngineBench: the pipeline without HTTP or tokenizer),
+# for the benchmark's models, with the arena given back after every batch ("always") and not
+# ("idle"). Run on the GPU machine after bench/gpu/run.sh made the models.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+APP=${APP:-.devcarry/app}
+MODELS=${BENCH_MODELS:-/root/bench-models}
+SECONDS_PER_CASE=${ENGINE_SECONDS:-4}
+export LD_LIBRARY_PATH=/opt/cuda12
+bench() {
+  /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu -DDJL_OFFLINE=true \
+    -Donnxruntime.native.path=/opt/cuda12 -cp "$APP/tandem.jar:$APP/lib/*:server/target/test-classes" \
+    io.tandem.server.bench.EngineBench "$@" 2>&1 | grep '^|'
+}
+echo "| model | layout | arena shrink | batch | ms per batch | rate | sequences |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for shrink in ${ENGINE_SHRINK:-idle always}; do
+  bench "$MODELS/m3" cuda:0 "$SECONDS_PER_CASE" "$shrink" 256x128 64x512 8x4096 64x128 32x512 4x4096
+  bench "$MODELS/reranker" cuda:0 "$SECONDS_PER_CASE" "$shrink" 64x256 128x256
+done

@@ -1,0 +1,82 @@
+package io.tandem.server.bench;
+
+import io.tandem.models.ModelOptions;
+import io.tandem.models.pipeline.ClassifierModel;
+import io.tandem.models.pipeline.EmbedOutput;
+import io.tandem.models.pipeline.EmbedderModel;
+import io.tandem.models.pipeline.Model;
+import io.tandem.models.tokenize.Tokens;
+import io.tandem.ort.DeviceChoice;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * In-process engine throughput: a model's graph fed ready-made token rows through the pipeline
+ * (buffers, ORT run, output decoding), no HTTP and no tokenizer, so that a serving number can be
+ * split into engine and serving. Not a test; run with bench/gpu/engine.sh.
+ *
+ * <pre>EngineBench DIR DEVICE SECONDS SHRINK BxS...</pre>
+ * SHRINK "always" gives the arena back after every batch (the policy before 2026-11-25), "idle"
+ * never does here (the server's policy under load).
+ */
+public final class EngineBench {
+
+    public static void main(String[] args) {
+        Path dir = Path.of(args[0]);
+        DeviceChoice device = DeviceChoice.parse(args[1]);
+        double seconds = Double.parseDouble(args[2]);
+        boolean shrinkAlways = args[3].equals("always");
+        try (Model model = Model.load(dir.getFileName().toString(), dir, new ModelOptions(device, null, null, 0))) {
+            if (shrinkAlways) {
+                model.shrinkArenaAbove(0, () -> true);
+            }
+            for (int i = 4; i < args.length; i++) {
+                String[] bs = args[i].split("x");
+                int rows = Integer.parseInt(bs[0]);
+                int length = Integer.parseInt(bs[1]);
+                List<Tokens> batch = rows(rows, length, (int) Math.min(model.descriptor().vocabSize(), 250_000), new Random(i));
+                for (int w = 0; w < 3; w++) {
+                    run(model, batch);
+                }
+                int runs = 0;
+                long start = System.nanoTime();
+                long end = start + (long) (seconds * 1e9);
+                while (System.nanoTime() < end || runs < 3) {
+                    run(model, batch);
+                    runs++;
+                }
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                double perBatch = elapsed / runs;
+                System.out.printf("| %s | %s | %s | %d × %d | %.1f | %.0fk tok/s | %.0f seq/s |%n", dir.getFileName(),
+                        model.packed() ? "packed" : "padded", args[3], rows, length, perBatch * 1e3,
+                        rows * (double) length / perBatch / 1e3, rows / perBatch);
+            }
+        }
+    }
+
+    private static void run(Model model, List<Tokens> batch) {
+        if (model instanceof EmbedderModel embedder) {
+            embedder.embed(batch, EnumSet.of(EmbedOutput.DENSE));
+        } else {
+            ((ClassifierModel) model).classify(batch);
+        }
+    }
+
+    /** Rows of random word ids between {@code <s>} (0) and {@code </s>} (2), as XLM-R frames them. */
+    private static List<Tokens> rows(int rows, int length, int vocab, Random random) {
+        List<Tokens> out = new ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) {
+            long[] ids = new long[length];
+            for (int t = 1; t < length - 1; t++) {
+                ids[t] = 4 + random.nextInt(vocab - 8);
+            }
+            ids[length - 1] = 2;
+            out.add(new Tokens(ids, new long[length], false));
+        }
+        return out;
+    }
+}
