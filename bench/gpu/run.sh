@@ -24,6 +24,7 @@
 #   EMBED_GPU_MEM_LIMIT=20GiB RERANK_GPU_MEM_LIMIT=8GiB  SERVER_JAVA_OPTS=  BENCH_EXTRA_FLAGS=
 #   BENCH_LIB= (a folder of the server's dependency jars instead of server/target/lib beside the jar)
 #   BENCH_CLASSES=server/target/test-classes (where GpuLoadBench.class was compiled)
+#   TANDEM_COMMIT= (the commit to print when the copy on the GPU machine has no usable .git)
 #   BENCH_TOY=0 (1: tiny CPU graphs, --device cpu, no torch: a smoke test of the harness itself)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -159,7 +160,7 @@ EOF
 )"
   echo "- Java: $(timeout 20 "$JAVA" -version 2>&1 | head -1) ($JAVA)"
   echo "- ONNX Runtime Java: $(ls "${BENCH_LIB:-server/target/lib}" 2>/dev/null | grep -E '^onnxruntime' | tr '\n' ' ')(natives from $NATIVE$( [ -f "$NATIVE/libonnxruntime.so" ] || echo ': MISSING'))"
-  echo "- Tandem: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" rev-parse --abbrev-ref HEAD 2>/dev/null || echo '?')); jar $(ls -l server/target/tandem.jar 2>/dev/null | awk '{print $5}') bytes"
+  echo "- Tandem: ${TANDEM_COMMIT:-$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')} ($(git -C "$REPO" rev-parse --abbrev-ref HEAD 2>/dev/null || echo '?')); jar $(ls -l server/target/tandem.jar 2>/dev/null | awk '{print $5}') bytes"
   echo "- Settings: BENCH_SECONDS=${BENCH_SECONDS:-15} BENCH_WARMUP=${BENCH_WARMUP:-3} BENCH_EXPORT=${BENCH_EXPORT:-packed}" \
        "embed max-batch-tokens ${EMBED_MAX_BATCH_TOKENS:-32768}, rerank ${RERANK_MAX_BATCH_TOKENS:-16384};" \
        "GPU memory caps embed ${EMBED_GPU_MEM_LIMIT:-20GiB}, rerank ${RERANK_GPU_MEM_LIMIT:-8GiB}"

@@ -21,7 +21,9 @@ import java.util.logging.Logger;
  * them into batches and runs them. A batch starts from the oldest input (nothing starves) and
  * takes the waiting inputs closest to it in length, while the padded size
  * (longest × rows) stays within the token budget, so rows of a batch waste little padding.
- * A packed (padding-free) model computes only real tokens, so its budget counts those.
+ * A packed (padding-free) model computes only real tokens, so its budget counts those; its
+ * rows × longest stays within {@link #PACKED_SPAN} budgets, because attention still sizes
+ * per-row scratch (token offsets, softmax statistics) by the longest row.
  * There is no wait timer: batches form from whatever queued up while the model was busy.
  */
 public final class BatchQueue<W, R> implements AutoCloseable {
@@ -42,6 +44,8 @@ public final class BatchQueue<W, R> implements AutoCloseable {
     }
 
     private static final Logger LOG = Logger.getLogger(BatchQueue.class.getName());
+    /** For packed models: how many token budgets rows × longest may reach. */
+    static final int PACKED_SPAN = 8;
     /** How many waiting inputs are looked at when grouping by length. */
     private static final int WINDOW = 1024;
 
@@ -176,8 +180,10 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 break;
             }
             int newLongest = Math.max(longest, c.tokens().length());
-            long cost = packed ? real + c.tokens().length() : (long) newLongest * (batch.size() + 1);
-            if (cost > budget) {
+            long padded = (long) newLongest * (batch.size() + 1);
+            boolean fits = packed ? real + c.tokens().length() <= budget && padded <= (long) PACKED_SPAN * budget
+                    : padded <= budget;
+            if (!fits) {
                 continue;
             }
             batch.add(c);

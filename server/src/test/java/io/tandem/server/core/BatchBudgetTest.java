@@ -31,8 +31,21 @@ class BatchBudgetTest {
         assertEquals(List.of(List.of(1), List.of(80, 10, 10)), batchSizes(true));
     }
 
-    /** The lengths of each batch the runner saw, with the runner held on a first one-token input. */
+    @Test
+    void packedBatchesStillBoundRowsTimesLongest() throws Exception {
+        // 90 + eight 1s = 98 real tokens would fit, but 9 rows × 90 > 8 budgets (PACKED_SPAN).
+        List<List<Integer>> seen = batchSizes(true, 90, 1, 1, 1, 1, 1, 1, 1, 1);
+        assertEquals(List.of(1), seen.get(0));
+        assertEquals(List.of(90, 1, 1, 1, 1, 1, 1, 1), seen.get(1));
+        assertEquals(List.of(1), seen.get(2));
+    }
+
     private static List<List<Integer>> batchSizes(boolean packed) throws Exception {
+        return batchSizes(packed, 80, 10, 10);
+    }
+
+    /** The lengths of each batch the runner saw, with the runner held on a first one-token input. */
+    private static List<List<Integer>> batchSizes(boolean packed, int... lengths) throws Exception {
         List<List<Integer>> seen = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch hold = new CountDownLatch(1);
@@ -53,9 +66,9 @@ class BatchBudgetTest {
             List<CompletableFuture<ItemResult<Integer>>> all = new ArrayList<>();
             all.add(queue.submit(tokens(1), null));
             assertTrue(started.await(10, TimeUnit.SECONDS));
-            all.add(queue.submit(tokens(80), null));
-            all.add(queue.submit(tokens(10), null));
-            all.add(queue.submit(tokens(10), null));
+            for (int length : lengths) {
+                all.add(queue.submit(tokens(length), null));
+            }
             hold.countDown();
             for (CompletableFuture<ItemResult<Integer>> f : all) {
                 f.get(10, TimeUnit.SECONDS);
