@@ -231,20 +231,22 @@ def _encoder(g: _Builder, w: dict, cfg: dict, attention: str, cu_seqlens: str) -
                       for j, (t, n) in enumerate(((q, "q"), (k, "k"), (v, "v")))]
             ctx = _portable_attention(g, *biased, mask, heads, hidden // heads)
         out = g.op("MatMul", [ctx, g.weight(f"l{i}_ao_w", _linear_t(w[a + "output.dense.weight"]))])
-        x = g.op("SkipLayerNormalization",
-                 [out, x, g.weight(f"l{i}_ln1_gamma", w[a + "output.LayerNorm.weight"]),
-                  g.weight(f"l{i}_ln1_beta", w[a + "output.LayerNorm.bias"]),
-                  g.weight(f"l{i}_ao_b", w[a + "output.dense.bias"])],
-                 domain=MS_DOMAIN, epsilon=eps)
+        x = _dense_residual_norm(g, w, out, x, a + "output.", f"l{i}_ln1", f"l{i}_ao_b", eps)
         up = g.op("MatMul", [x, g.weight(f"l{i}_ff1_w", _linear_t(w[p + "intermediate.dense.weight"]))])
         act = g.op("BiasGelu", [up, g.weight(f"l{i}_ff1_b", w[p + "intermediate.dense.bias"])], domain=MS_DOMAIN)
         down = g.op("MatMul", [act, g.weight(f"l{i}_ff2_w", _linear_t(w[p + "output.dense.weight"]))])
-        x = g.op("SkipLayerNormalization",
-                 [down, x, g.weight(f"l{i}_ln2_gamma", w[p + "output.LayerNorm.weight"]),
-                  g.weight(f"l{i}_ln2_beta", w[p + "output.LayerNorm.bias"]),
-                  g.weight(f"l{i}_ff2_b", w[p + "output.dense.bias"])],
-                 domain=MS_DOMAIN, epsilon=eps)
+        x = _dense_residual_norm(g, w, down, x, p + "output.", f"l{i}_ln2", f"l{i}_ff2_b", eps)
     return x
+
+
+def _dense_residual_norm(g: _Builder, w: dict, y: str, residual: str, prefix: str, norm: str, bias: str,
+                         eps: float) -> str:
+    """LayerNorm(y + dense bias + residual) as one SkipLayerNormalization kernel (the bias of the
+    dense layer that produced y is folded in, so that MatMul stays bias-free)."""
+    return g.op("SkipLayerNormalization",
+                [y, residual, g.weight(f"{norm}_gamma", w[prefix + "LayerNorm.weight"]),
+                 g.weight(f"{norm}_beta", w[prefix + "LayerNorm.bias"]), g.weight(bias, w[prefix + "dense.bias"])],
+                domain=MS_DOMAIN, epsilon=eps)
 
 
 def build_packed(cfg: dict, weights: dict, kind: str, heads: dict | None = None, attention: str = "packed",

@@ -755,6 +755,18 @@ def print_graph_io(path: Path) -> None:
 # --------------------------------------------------------------------------
 
 
+def _start_export(model_dir, out_dir, command: str, xlmr_only: bool) -> tuple[Path, Path, dict, str]:
+    """The checks every export begins with; returns (model_dir, out_dir, config, architecture)."""
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    check_model_dir(model_dir)
+    _prepare_out(out_dir, model_dir)
+    cfg = read_json(model_dir / "config.json")
+    arch = detect_architecture(cfg)
+    if xlmr_only and arch != "xlm-roberta":
+        raise ExportError(f"{command} needs an XLM-RoBERTa model (bge-m3, bge-reranker), got {arch}")
+    return model_dir, out_dir, cfg, arch
+
+
 def _prepare_out(out_dir: Path, model_dir: Path) -> None:
     """Refuse to export into the source folder (it would overwrite config/tokenizer files)."""
     if out_dir.resolve() == model_dir.resolve():
@@ -770,14 +782,8 @@ def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, ma
     dynamo=True exports the fp16 model with SDPA attention through the dynamo exporter
     (opset 23, fused `Attention` nodes); it implies fp16.
     """
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
     fp16 = fp16 or dynamo
-    check_model_dir(model_dir)
-    _prepare_out(out_dir, model_dir)
-    cfg = read_json(model_dir / "config.json")
-    arch = detect_architecture(cfg)
-    if arch != "xlm-roberta":
-        raise ExportError(f"export-m3 needs an XLM-RoBERTa model (bge-m3), got {arch}")
+    model_dir, out_dir, cfg, arch = _start_export(model_dir, out_dir, "export-m3", xlmr_only=True)
     hidden, heads = model_dims(cfg)
     tokenizer = load_tokenizer(model_dir)
     specials = special_token_ids(model_dir, tokenizer, cfg)
@@ -822,11 +828,7 @@ def export_m3(model_dir, out_dir, fp16: bool = False, optimize: bool = False, ma
 def export_plain(model_dir, out_dir, verify_after: bool = True, atol: float | None = None,
                  rtol: float | None = None) -> dict:
     """Export last_hidden_state only, in BAAI's onnx/ layout with a CLS 1_Pooling config."""
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    check_model_dir(model_dir)
-    _prepare_out(out_dir, model_dir)
-    cfg = read_json(model_dir / "config.json")
-    arch = detect_architecture(cfg)
+    model_dir, out_dir, cfg, arch = _start_export(model_dir, out_dir, "export-plain", xlmr_only=False)
     hidden, _ = model_dims(cfg)
     tokenizer = load_tokenizer(model_dir)
     max_input = compute_max_input_length(cfg, arch)
@@ -873,12 +875,8 @@ def export_reranker(model_dir, out_dir, fp16: bool = False, optimize: bool = Fal
 
     dynamo=True: fp16 model, SDPA attention, dynamo exporter, opset 23 (implies fp16).
     """
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
     fp16 = fp16 or dynamo
-    check_model_dir(model_dir)
-    _prepare_out(out_dir, model_dir)
-    cfg = read_json(model_dir / "config.json")
-    arch = detect_architecture(cfg)
+    model_dir, out_dir, cfg, arch = _start_export(model_dir, out_dir, "export-reranker", xlmr_only=False)
     hidden, heads = model_dims(cfg)
     tokenizer = load_tokenizer(model_dir)
     max_input = compute_max_input_length(cfg, arch)
@@ -933,13 +931,7 @@ def export_packed(model_dir, out_dir, kind: str | None = None, attention: str = 
     """
     import numpy as np
     import packed_graph as pg
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    check_model_dir(model_dir)
-    _prepare_out(out_dir, model_dir)
-    cfg = read_json(model_dir / "config.json")
-    arch = detect_architecture(cfg)
-    if arch != "xlm-roberta":
-        raise ExportError(f"export-packed builds XLM-RoBERTa graphs only, got {arch}")
+    model_dir, out_dir, cfg, arch = _start_export(model_dir, out_dir, "export-packed", xlmr_only=True)
     hidden, _ = model_dims(cfg)
     if kind is None:
         kind = "reranker" if any(str(a).endswith("Classification") for a in cfg.get("architectures") or []) \
