@@ -8,7 +8,8 @@ with attn_implementation="sdpa" on cuda:0, as sentence-transformers would run th
 measures like /work/shared/gpu/README.md: random token ids, no padding, CLS vector
 normalised, 3 warm-ups then 10 timed runs between torch.cuda.synchronize() calls.
 
-  bge-m3 shape:      tokens/s at (batch, seq) = (64, 128), (32, 512), (4, 4096)
+  bge-m3 shape:      tokens/s at (batch, seq) = (64, 128), (32, 512), (4, 4096), and on mixed-length
+                     padded batches (64 rows of 16..512, 16 rows of 16..2048 tokens)
   reranker shape:    pairs/s at batch 64 × 256 tokens (one logit per pair)
 
 Writes a Markdown table (--out) and the same numbers as JSON (--json) for GpuLoadBench's
@@ -30,6 +31,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 T0 = time.monotonic()
 VOCAB = 250002
 EMBED_CASES = ((64, 128), (32, 512), (4, 4096))
+# Mixed lengths (rows, shortest, longest): lengths step evenly from shortest to longest, as in
+# EngineBench's RxA-B cases; the batch is padded to its longest row with an attention mask, as
+# sentence-transformers does, and the rate counts real tokens.
+MIXED_CASES = ((64, 16, 512), (16, 16, 2048))
 RERANK_CASE = (64, 256)
 
 
@@ -111,6 +116,27 @@ def main(argv=None) -> int:
             rows.append(f"| bge-m3 shape | {batch} × {seq} | {sec * 1000:.1f} | {rate / 1000:.0f}k tok/s |")
         except Exception as exc:  # noqa: BLE001 - keep the other cases
             rows.append(f"| bge-m3 shape | {batch} × {seq} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
+        log(rows[-1])
+        write()
+    for batch, shortest, longest in MIXED_CASES:
+        lengths = [shortest + (longest - shortest) * r // (batch - 1) for r in range(batch)]
+        ids = torch.randint(4, VOCAB - 1, (batch, longest), device="cuda", generator=gen)
+        mask = (torch.arange(longest, device="cuda")[None, :] < torch.tensor(lengths, device="cuda")[:, None]).long()
+        ids = ids * mask + (1 - mask)  # pad id 1 after each row's end
+
+        @torch.inference_mode()
+        def embed_mixed():
+            h = model(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0]
+            return torch.nn.functional.normalize(h.float(), dim=-1)
+        try:
+            sec = timed_runs(embed_mixed, torch, args.warmups, args.runs)
+            rate = sum(lengths) / sec
+            results[f"embed_{batch}x{shortest}-{longest}_tok_s"] = rate
+            rows.append(f"| bge-m3 shape, padded | {batch} × {shortest}-{longest} | {sec * 1000:.1f} | "
+                        f"{rate / 1000:.0f}k tok/s (real tokens) |")
+        except Exception as exc:  # noqa: BLE001 - keep the other cases
+            rows.append(f"| bge-m3 shape, padded | {batch} × {shortest}-{longest} | failed | "
+                        f"`{type(exc).__name__}: {exc}`"[:200] + " |")
         log(rows[-1])
         write()
     peak = torch.cuda.max_memory_allocated() / 2**30

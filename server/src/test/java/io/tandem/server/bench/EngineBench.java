@@ -19,9 +19,11 @@ import java.util.Random;
  * (buffers, ORT run, output decoding), no HTTP and no tokenizer, so that a serving number can be
  * split into engine and serving. Not a test; run with bench/gpu/engine.sh.
  *
- * <pre>EngineBench DIR DEVICE SECONDS SHRINK BxS...</pre>
+ * <pre>EngineBench DIR DEVICE SECONDS SHRINK CASE...</pre>
  * SHRINK "always" gives the arena back after every batch (the policy before 2026-11-25), "idle"
- * never does here (the server's policy under load).
+ * never does here (the server's policy under load). A CASE is {@code RxS} (R rows of S tokens) or
+ * {@code RxA-B} (R rows whose lengths step evenly from A to B, as torch_baseline.py's mixed
+ * cases); rates count real tokens only.
  */
 public final class EngineBench {
 
@@ -37,8 +39,12 @@ public final class EngineBench {
             for (int i = 4; i < args.length; i++) {
                 String[] bs = args[i].split("x");
                 int rows = Integer.parseInt(bs[0]);
-                int length = Integer.parseInt(bs[1]);
-                List<Tokens> batch = rows(rows, length, (int) Math.min(model.descriptor().vocabSize(), 250_000), new Random(i));
+                String[] span = bs[1].split("-");
+                int shortest = Integer.parseInt(span[0]);
+                int longest = Integer.parseInt(span[span.length - 1]);
+                List<Tokens> batch = rows(rows, shortest, longest,
+                        (int) Math.min(model.descriptor().vocabSize(), 250_000), new Random(i));
+                long tokens = batch.stream().mapToLong(Tokens::length).sum();
                 for (int w = 0; w < 3; w++) {
                     run(model, batch);
                 }
@@ -51,9 +57,9 @@ public final class EngineBench {
                 }
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 double perBatch = elapsed / runs;
-                System.out.printf("| %s | %s | %s | %d × %d | %.1f | %.0fk tok/s | %.0f seq/s |%n", dir.getFileName(),
-                        model.packed() ? "packed" : "padded", args[3], rows, length, perBatch * 1e3,
-                        rows * (double) length / perBatch / 1e3, rows / perBatch);
+                System.out.printf("| %s | %s | %s | %d × %s | %.1f | %.0fk tok/s | %.0f seq/s |%n", dir.getFileName(),
+                        model.packed() ? "packed" : "padded", args[3], rows, bs[1], perBatch * 1e3,
+                        tokens / perBatch / 1e3, rows / perBatch);
             }
         }
     }
@@ -66,10 +72,14 @@ public final class EngineBench {
         }
     }
 
-    /** Rows of random word ids between {@code <s>} (0) and {@code </s>} (2), as XLM-R frames them. */
-    private static List<Tokens> rows(int rows, int length, int vocab, Random random) {
+    /**
+     * Rows of random word ids between {@code <s>} (0) and {@code </s>} (2), as XLM-R frames them,
+     * with lengths stepping evenly from shortest to longest.
+     */
+    private static List<Tokens> rows(int rows, int shortest, int longest, int vocab, Random random) {
         List<Tokens> out = new ArrayList<>(rows);
         for (int r = 0; r < rows; r++) {
+            int length = rows == 1 ? longest : shortest + (int) ((long) (longest - shortest) * r / (rows - 1));
             long[] ids = new long[length];
             for (int t = 1; t < length - 1; t++) {
                 ids[t] = 4 + random.nextInt(vocab - 8);
