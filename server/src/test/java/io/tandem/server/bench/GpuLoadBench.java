@@ -37,7 +37,8 @@ import java.util.regex.Pattern;
  *
  * <p>Inputs are made of the synthetic words of bench/gpu/gen_models.py ("w0" ... "w249996"),
  * one token each, so every input has an exact token count (checked against /tokenize).
- * Measures /embed tokens/s at client batches 64×128, 32×512 and 4×4096 tokens, /rerank pairs/s
+ * Measures /embed tokens/s at client batches 64×128, 32×512 and 4×4096 tokens and at 64 inputs
+ * of mixed lengths (16 to 512 tokens, as torch_baseline.py's padded mixed case), /rerank pairs/s
  * at 256 tokens a pair (32-token query, 220-token texts, 32 texts a request), rerank latency
  * with 16 clients of 8 texts alone and while /embed is saturated, and GPU memory before and
  * after 10,000 small mixed requests. Writes one Markdown report, rewritten after every row.
@@ -166,6 +167,7 @@ public final class GpuLoadBench {
         embedCase(64, 128);
         embedCase(32, 512);
         embedCase(4, 4096);
+        embedMixedCase(64, 16, 512);
         report.memory("after /embed throughput", memory());
         rerankCase(32, 32, 220);
         latencyCase(false);
@@ -176,12 +178,12 @@ public final class GpuLoadBench {
 
     /** Shrinks the per-case duration if the whole plan would not fit before the deadline. */
     private void planTime() {
-        // 7 warm-ups (4 throughput cases, 2 latency cases, the background load), the mixed run, slack.
-        double fixed = 7 * warmup + Math.min(mixedMaxSeconds, 45) + 25;
-        double want = fixed + 6 * seconds;
+        // 8 warm-ups (5 throughput cases, 2 latency cases, the background load), the mixed run, slack.
+        double fixed = 8 * warmup + Math.min(mixedMaxSeconds, 45) + 25;
+        double want = fixed + 7 * seconds;
         double have = (deadlineNanos - System.nanoTime()) / 1e9;
         if (want > have) {
-            scale = Math.max(0.2, (have - fixed) / (6 * seconds));
+            scale = Math.max(0.2, (have - fixed) / (7 * seconds));
             log(String.format(Locale.ROOT, "plan needs ~%.0f s but %.0f s are left: case durations scaled to %.0f%%",
                     want, have, 100 * scale));
             report.note(String.format(Locale.ROOT, "Case durations were scaled to %.0f%% of %.0f s to fit the time budget.",
@@ -212,6 +214,37 @@ public final class GpuLoadBench {
         String key = "embed_" + batch + "x" + tokens + "_tok_s";
         report.throughput(name, "embed", batch + " inputs × " + tokens + " tokens", embedClients, s,
                 s.tokensPerSecond(), baseline.get(key), "tok/s");
+    }
+
+    /**
+     * {@code batch} inputs whose lengths step evenly from shortest to longest (shuffled in each
+     * request): what a padded engine pays for and a packed one does not. Rates count real tokens.
+     */
+    private void embedMixedCase(int batch, int shortest, int longest) throws Exception {
+        String name = "/embed " + batch + "×" + shortest + "-" + longest;
+        int[] lengths = new int[batch];
+        long total = 0;
+        for (int r = 0; r < batch; r++) {
+            lengths[r] = shortest + (int) ((long) (longest - shortest) * r / (batch - 1));
+            total += lengths[r];
+        }
+        List<byte[]> bodies = new ArrayList<>();
+        Random rnd = new Random(batch * 37L + longest);
+        for (int i = 0; i < 12; i++) {
+            List<Integer> order = new ArrayList<>();
+            for (int length : lengths) {
+                order.add(length);
+            }
+            java.util.Collections.shuffle(order, rnd);
+            bodies.add(embedBody(rnd, order.stream().mapToInt(Integer::intValue).toArray()));
+        }
+        Req template = new Req("/embed", null, batch, total);
+        Stats s = load(name, embedClients, warmup, measureSeconds(), "embed",
+                c -> (i) -> template.with(bodies.get((c + i * 7) % bodies.size())),
+                resp -> checkEmbedResponse(resp, batch));
+        report.throughput(name, "embed", batch + " inputs of " + shortest + " to " + longest + " tokens (" + total
+                + " in all)", embedClients, s, s.tokensPerSecond(),
+                baseline.get("embed_" + batch + "x" + shortest + "to" + longest + "_tok_s"), "tok/s");
     }
 
     private void rerankCase(int texts, int queryTokens, int textTokens) throws Exception {
@@ -589,10 +622,17 @@ public final class GpuLoadBench {
 
     /** {"inputs": [...]} with {@code batch} texts of exactly {@code tokens} tokens each (specials included). */
     static byte[] embedBody(Random rnd, int batch, int tokens) {
-        StringBuilder sb = new StringBuilder(batch * tokens * 8 + 64).append("{\"inputs\":[");
-        for (int b = 0; b < batch; b++) {
+        int[] lengths = new int[batch];
+        java.util.Arrays.fill(lengths, tokens);
+        return embedBody(rnd, lengths);
+    }
+
+    /** {"inputs": [...]} with one text per length, each of exactly that many tokens (specials included). */
+    static byte[] embedBody(Random rnd, int[] lengths) {
+        StringBuilder sb = new StringBuilder(java.util.Arrays.stream(lengths).sum() * 8 + 64).append("{\"inputs\":[");
+        for (int b = 0; b < lengths.length; b++) {
             sb.append(b == 0 ? "\"" : ",\"");
-            words(sb, rnd, tokens - 2);
+            words(sb, rnd, lengths[b] - 2);
             sb.append('"');
         }
         return sb.append("],\"normalize\":true,\"truncate\":false}").toString().getBytes(StandardCharsets.UTF_8);
