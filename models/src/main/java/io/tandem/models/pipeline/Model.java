@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -47,7 +48,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         for (String input : session.inputNames()) {
             if (!buffers.inputNames().contains(input)) {
                 throw new ModelLoadException("model " + name + ": unsupported graph input '" + input
-                        + "' (expected " + String.join(", ", new java.util.TreeSet<>(buffers.inputNames())) + ")");
+                        + "' (expected " + String.join(", ", new TreeSet<>(buffers.inputNames())) + ")");
             }
         }
     }
