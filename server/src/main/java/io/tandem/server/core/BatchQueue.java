@@ -217,11 +217,12 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             List<R> results = runner.run(batch);
             long end = System.nanoTime();
             long inference = end - start;
+            // The listener first: a caller woken by its result may ask /health straight away.
+            listener.batchSucceeded();
             for (int i = 0; i < batch.size(); i++) {
                 QueuedItem<W, R> item = batch.get(i);
                 item.future().complete(new ItemResult<>(results.get(i), start - item.enqueued(), inference));
             }
-            listener.batchSucceeded();
         } catch (RuntimeException | Error e) {
             // One failed batch fails only its own inputs; the thread goes on with the next. Also after an
             // Error: a dead batch thread would leave every later input of this model waiting forever.
@@ -229,10 +230,10 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                     "model " + name + ": batch of " + batch.size() + " failed: " + e.getMessage(),
                     e instanceof Error ? e : null);
             RuntimeException failure = e instanceof RuntimeException re ? re : new RuntimeException(e.getMessage(), e);
+            listener.batchFailed(failure);
             for (QueuedItem<W, R> item : batch) {
                 item.future().completeExceptionally(failure);
             }
-            listener.batchFailed(failure);
         }
     }
 
