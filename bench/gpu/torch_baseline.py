@@ -97,48 +97,42 @@ def main(argv=None) -> int:
             args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         return lines
 
+    def measure(model_label: str, shape: str, key: str, fn, count: int, describe) -> None:
+        """Times fn, stores count per second under key and adds a table row (describe(rate, sec))."""
+        try:
+            sec = timed_runs(fn, torch, args.warmups, args.runs)
+            results[key] = count / sec
+            rows.append(f"| {model_label} | {shape} | {sec * 1000:.1f} | {describe(count / sec, sec)} |")
+        except Exception as exc:  # noqa: BLE001 - keep the other cases
+            rows.append(f"| {model_label} | {shape} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
+        log(rows[-1])
+        write()
+
     model, impl = load(transformers.XLMRobertaModel, args.models / "hf" / "m3", torch)
     log(f"bge-m3 shape loaded (attention={impl}), "
         f"{torch.cuda.memory_allocated() / 2**30:.2f} GiB allocated")
-    for batch, seq in EMBED_CASES:
-        ids = torch.randint(4, VOCAB - 1, (batch, seq), device="cuda", generator=gen)
-        mask = torch.ones_like(ids)
+
+    def embed_batch(lengths: list):
+        """Random ids, rows padded to the longest (pad id 1, mask 0); returns the timed call."""
+        longest = max(lengths)
+        ids = torch.randint(4, VOCAB - 1, (len(lengths), longest), device="cuda", generator=gen)
+        mask = (torch.arange(longest, device="cuda")[None, :] < torch.tensor(lengths, device="cuda")[:, None]).long()
+        ids = ids * mask + (1 - mask)
 
         @torch.inference_mode()
         def embed():
             h = model(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0]
             return torch.nn.functional.normalize(h.float(), dim=-1)
+        return embed
 
-        try:
-            sec = timed_runs(embed, torch, args.warmups, args.runs)
-            rate = batch * seq / sec
-            results[f"embed_{batch}x{seq}_tok_s"] = rate
-            rows.append(f"| bge-m3 shape | {batch} × {seq} | {sec * 1000:.1f} | {rate / 1000:.0f}k tok/s |")
-        except Exception as exc:  # noqa: BLE001 - keep the other cases
-            rows.append(f"| bge-m3 shape | {batch} × {seq} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
-        log(rows[-1])
-        write()
+    for batch, seq in EMBED_CASES:
+        measure("bge-m3 shape", f"{batch} × {seq}", f"embed_{batch}x{seq}_tok_s", embed_batch([seq] * batch),
+                batch * seq, lambda rate, _: f"{rate / 1000:.0f}k tok/s")
     for batch, shortest, longest in MIXED_CASES:
         lengths = [shortest + (longest - shortest) * r // (batch - 1) for r in range(batch)]
-        ids = torch.randint(4, VOCAB - 1, (batch, longest), device="cuda", generator=gen)
-        mask = (torch.arange(longest, device="cuda")[None, :] < torch.tensor(lengths, device="cuda")[:, None]).long()
-        ids = ids * mask + (1 - mask)  # pad id 1 after each row's end
-
-        @torch.inference_mode()
-        def embed_mixed():
-            h = model(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0]
-            return torch.nn.functional.normalize(h.float(), dim=-1)
-        try:
-            sec = timed_runs(embed_mixed, torch, args.warmups, args.runs)
-            rate = sum(lengths) / sec
-            results[f"embed_{batch}x{shortest}to{longest}_tok_s"] = rate
-            rows.append(f"| bge-m3 shape, padded | {batch} × {shortest}-{longest} | {sec * 1000:.1f} | "
-                        f"{rate / 1000:.0f}k tok/s (real tokens) |")
-        except Exception as exc:  # noqa: BLE001 - keep the other cases
-            rows.append(f"| bge-m3 shape, padded | {batch} × {shortest}-{longest} | failed | "
-                        f"`{type(exc).__name__}: {exc}`"[:200] + " |")
-        log(rows[-1])
-        write()
+        measure("bge-m3 shape, padded", f"{batch} × {shortest}-{longest}",
+                f"embed_{batch}x{shortest}to{longest}_tok_s", embed_batch(lengths), sum(lengths),
+                lambda rate, _: f"{rate / 1000:.0f}k tok/s (real tokens)")
     peak = torch.cuda.max_memory_allocated() / 2**30
     del model
     torch.cuda.empty_cache()
@@ -153,15 +147,8 @@ def main(argv=None) -> int:
     def rerank():
         return model(input_ids=ids, attention_mask=mask).logits.float()
 
-    try:
-        sec = timed_runs(rerank, torch, args.warmups, args.runs)
-        rate = batch / sec
-        results[f"rerank_{batch}x{seq}_pairs_s"] = rate
-        rows.append(f"| reranker shape | {batch} × {seq} | {sec * 1000:.1f} | {rate:.0f} pairs/s "
-                    f"({batch * seq / sec / 1000:.0f}k tok/s) |")
-    except Exception as exc:  # noqa: BLE001
-        rows.append(f"| reranker shape | {batch} × {seq} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
-    log(rows[-1])
+    measure("reranker shape", f"{batch} × {seq}", f"rerank_{batch}x{seq}_pairs_s", rerank, batch,
+            lambda rate, sec: f"{rate:.0f} pairs/s ({batch * seq / sec / 1000:.0f}k tok/s)")
     results["embed_peak_allocated_gib"] = round(peak, 2)
     lines = write()
     lines.append("")

@@ -94,7 +94,8 @@ def read_weights(path: Path) -> dict:
 
 
 def load_encoder_weights(model_dir: Path) -> dict:
-    """The checkpoint's weights with any `roberta.` / `model.` prefix removed from encoder names."""
+    """The checkpoint's weights with a `roberta.` / `model.` prefix removed (sequence classifiers
+    keep the encoder under `roberta.` beside `classifier.`)."""
     model_dir = Path(model_dir)
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (model_dir / name).is_file():
@@ -104,8 +105,8 @@ def load_encoder_weights(model_dir: Path) -> dict:
         raise PackedGraphError(f"{model_dir}: no model.safetensors or pytorch_model.bin")
     weights = {}
     for key, value in raw.items():
-        for prefix in ("roberta.", "model.", "encoder.roberta."):
-            if key.startswith(prefix) and not key.startswith("model.classifier"):
+        for prefix in ("roberta.", "model."):
+            if key.startswith(prefix):
                 key = key[len(prefix):]
                 break
         weights[key] = value

@@ -593,27 +593,45 @@ def check_onnx(path: Path) -> None:
         log(f"WARNING: onnx.checker reported a problem with {path}: {exc}")
 
 
-def torch_export(module, example: dict, input_names, output_names, dynamic_axes, out_path: Path) -> None:
-    """Export with the TorchScript-based exporter (dynamo=False), opset 17, then re-save.
+def _export_through_tmp(export, out_path: Path, input_names, output_names, check=None) -> None:
+    """Runs `export(path)` into a temporary folder beside out_path, checks the graph's I/O names
+    (and `check(model)` if given), and re-saves the graph with `save_onnx` in Tandem's layout.
 
-    The exporter writes one file per tensor when a model exceeds 2 GiB, so the
-    export goes to a temporary folder and is re-saved by `save_onnx` in
-    Tandem's layout (single file, or single external-data file).
+    The exporters write one file per tensor when a model exceeds 2 GiB, hence the detour.
     """
-    torch = require("torch", "ONNX export")
     onnx = require("onnx", "ONNX export")
-    args = tuple(torch.from_numpy(example[name]) for name in input_names)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=".tandem-export-", dir=str(out_path.parent)))
     try:
         tmp_model = tmp_dir / "model.onnx"
-        kwargs = dict(
-            input_names=list(input_names),
-            output_names=list(output_names),
-            dynamic_axes=dynamic_axes,
-            opset_version=OPSET,
-            do_constant_folding=True,
-        )
+        export(tmp_model)
+        model = onnx.load(str(tmp_model), load_external_data=True)
+        got_inputs = [i.name for i in model.graph.input]
+        got_outputs = [o.name for o in model.graph.output]
+        if got_inputs != list(input_names) or got_outputs != list(output_names):
+            raise ExportError(f"exported graph has inputs {got_inputs} outputs {got_outputs}, "
+                              f"expected {list(input_names)} / {list(output_names)}")
+        if check is not None:
+            check(model)
+        save_onnx(model, out_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    check_onnx(out_path)
+
+
+def torch_export(module, example: dict, input_names, output_names, dynamic_axes, out_path: Path) -> None:
+    """Export with the TorchScript-based exporter (dynamo=False), opset 17, then re-save."""
+    torch = require("torch", "ONNX export")
+    args = tuple(torch.from_numpy(example[name]) for name in input_names)
+    kwargs = dict(
+        input_names=list(input_names),
+        output_names=list(output_names),
+        dynamic_axes=dynamic_axes,
+        opset_version=OPSET,
+        do_constant_folding=True,
+    )
+
+    def export(tmp_model: Path) -> None:
         with torch.no_grad():
             try:
                 torch.onnx.export(module, args, str(tmp_model), dynamo=False, **kwargs)
@@ -621,16 +639,8 @@ def torch_export(module, example: dict, input_names, output_names, dynamic_axes,
                 if "dynamo" not in str(exc):
                     raise
                 torch.onnx.export(module, args, str(tmp_model), **kwargs)  # torch < 2.1
-        model = onnx.load(str(tmp_model), load_external_data=True)
-        got_inputs = [i.name for i in model.graph.input]
-        got_outputs = [o.name for o in model.graph.output]
-        if got_inputs != list(input_names) or got_outputs != list(output_names):
-            raise ExportError(f"exported graph has inputs {got_inputs} outputs {got_outputs}, "
-                              f"expected {list(input_names)} / {list(output_names)}")
-        save_onnx(model, out_path)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    check_onnx(out_path)
+
+    _export_through_tmp(export, out_path, input_names, output_names)
 
 
 def torch_export_dynamo(module, example: dict, input_names, output_names, out_path: Path) -> None:
@@ -642,36 +652,27 @@ def torch_export_dynamo(module, example: dict, input_names, output_names, out_pa
     server feeds every batch and sequence size.
     """
     torch = require("torch", "ONNX export")
-    onnx = require("onnx", "ONNX export")
     require("onnxscript", "the dynamo ONNX exporter (--dynamo)")
     args = tuple(torch.from_numpy(example[name]) for name in input_names)
     dim = torch.export.Dim
     dyn = getattr(dim, "DYNAMIC", None) or getattr(dim, "AUTO")
     dynamic_shapes = tuple({0: dyn, 1: dyn} for _ in input_names)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".tandem-export-", dir=str(out_path.parent)))
-    try:
-        tmp_model = tmp_dir / "model.onnx"
+
+    def export(tmp_model: Path) -> None:
         with torch.no_grad():
             torch.onnx.export(module, args, str(tmp_model), dynamo=True, opset_version=DYNAMO_OPSET,
                               input_names=list(input_names), output_names=list(output_names),
                               dynamic_shapes=dynamic_shapes, external_data=True)
-        model = onnx.load(str(tmp_model), load_external_data=True)
-        got_inputs = [i.name for i in model.graph.input]
-        got_outputs = [o.name for o in model.graph.output]
-        if got_inputs != list(input_names) or got_outputs != list(output_names):
-            raise ExportError(f"exported graph has inputs {got_inputs} outputs {got_outputs}, "
-                              f"expected {list(input_names)} / {list(output_names)}")
+
+    def all_axes_dynamic(model) -> None:
         for inp in model.graph.input:
             dims = inp.type.tensor_type.shape.dim
             static = [i for i, d in enumerate(dims) if not d.dim_param]
             if static:
                 raise ExportError(f"dynamo export made axes {static} of input {inp.name} static "
                                   f"({[d.dim_value or d.dim_param for d in dims]}); the server needs them dynamic")
-        save_onnx(model, out_path)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    check_onnx(out_path)
+
+    _export_through_tmp(export, out_path, input_names, output_names, check=all_axes_dynamic)
 
 
 def count_attention_nodes(path: Path) -> dict:

@@ -8,12 +8,11 @@ import java.util.Map;
 /**
  * A filled batch: the graph's feeds and where each row's tokens landed.
  *
- * @param seq    the longest row
  * @param starts for a packed batch, where each row starts among the concatenated tokens;
  *               null for a padded [rows, seq] batch
  * @param cost   tokens the GPU computes on: rows × seq when padded, the real tokens when packed
  */
-record Batch(Map<String, InputTensor> feeds, int rows, int seq, int[] starts, long cost) {
+record Batch(Map<String, InputTensor> feeds, int[] starts, long cost) {
 
     /**
      * Index of token {@code token} of row {@code b} in a per-token output. Padded outputs are

@@ -75,6 +75,6 @@ final class PackedInputs implements InputBuffers {
                 "input_ids", new InputTensor(ids, new long[]{total}),
                 "position_ids", new InputTensor(positions, new long[]{total}),
                 "token_offset", new InputTensor(tokenOffset, new long[]{batch, seq}),
-                CU_SEQLENS, new InputTensor(cuSeqlens, new long[]{batch + 1})), batch, seq, starts, total);
+                CU_SEQLENS, new InputTensor(cuSeqlens, new long[]{batch + 1})), starts, total);
     }
 }

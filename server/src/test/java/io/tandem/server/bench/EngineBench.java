@@ -78,8 +78,7 @@ public final class EngineBench {
      */
     private static List<Tokens> rows(int rows, int shortest, int longest, int vocab, Random random) {
         List<Tokens> out = new ArrayList<>(rows);
-        for (int r = 0; r < rows; r++) {
-            int length = rows == 1 ? longest : shortest + (int) ((long) (longest - shortest) * r / (rows - 1));
+        for (int length : GpuLoadBench.steppedLengths(rows, shortest, longest)) {
             long[] ids = new long[length];
             for (int t = 1; t < length - 1; t++) {
                 ids[t] = 4 + random.nextInt(vocab - 8);

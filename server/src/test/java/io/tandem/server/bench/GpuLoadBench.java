@@ -201,19 +201,10 @@ public final class GpuLoadBench {
     // ---------------------------------------------------------------- cases
 
     private void embedCase(int batch, int tokens) throws Exception {
-        String name = "/embed " + batch + "×" + tokens;
-        List<byte[]> bodies = new ArrayList<>();
-        Random rnd = new Random(batch * 31L + tokens);
-        for (int i = 0; i < 12; i++) {
-            bodies.add(embedBody(rnd, batch, tokens));
-        }
-        Req template = new Req("/embed", null, batch, (long) batch * tokens);
-        Stats s = load(name, embedClients, warmup, measureSeconds(), "embed",
-                c -> (i) -> template.with(bodies.get((c + i * 7) % bodies.size())),
-                resp -> checkEmbedResponse(resp, batch));
-        String key = "embed_" + batch + "x" + tokens + "_tok_s";
-        report.throughput(name, "embed", batch + " inputs × " + tokens + " tokens", embedClients, s,
-                s.tokensPerSecond(), baseline.get(key), "tok/s");
+        int[] lengths = new int[batch];
+        java.util.Arrays.fill(lengths, tokens);
+        embedCase("/embed " + batch + "×" + tokens, lengths, new Random(batch * 31L + tokens),
+                batch + " inputs × " + tokens + " tokens", "embed_" + batch + "x" + tokens + "_tok_s");
     }
 
     /**
@@ -221,15 +212,28 @@ public final class GpuLoadBench {
      * request): what a padded engine pays for and a packed one does not. Rates count real tokens.
      */
     private void embedMixedCase(int batch, int shortest, int longest) throws Exception {
-        String name = "/embed " + batch + "×" + shortest + "-" + longest;
-        int[] lengths = new int[batch];
-        long total = 0;
-        for (int r = 0; r < batch; r++) {
-            lengths[r] = shortest + (int) ((long) (longest - shortest) * r / (batch - 1));
-            total += lengths[r];
+        int[] lengths = steppedLengths(batch, shortest, longest);
+        embedCase("/embed " + batch + "×" + shortest + "-" + longest, lengths, new Random(batch * 37L + longest),
+                batch + " inputs of " + shortest + " to " + longest + " tokens (" + java.util.Arrays.stream(lengths).sum()
+                        + " in all)", "embed_" + batch + "x" + shortest + "to" + longest + "_tok_s");
+    }
+
+    /**
+     * Lengths stepping evenly from shortest to longest, as torch_baseline.py's mixed cases (and
+     * EngineBench's RxA-B cases) use them.
+     */
+    static int[] steppedLengths(int rows, int shortest, int longest) {
+        int[] lengths = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            lengths[r] = rows == 1 ? longest : shortest + (int) ((long) (longest - shortest) * r / (rows - 1));
         }
+        return lengths;
+    }
+
+    /** One /embed throughput case: requests of texts with these token counts, in a new order each. */
+    private void embedCase(String name, int[] lengths, Random rnd, String request, String baselineKey)
+            throws Exception {
         List<byte[]> bodies = new ArrayList<>();
-        Random rnd = new Random(batch * 37L + longest);
         for (int i = 0; i < 12; i++) {
             List<Integer> order = new ArrayList<>();
             for (int length : lengths) {
@@ -238,13 +242,13 @@ public final class GpuLoadBench {
             java.util.Collections.shuffle(order, rnd);
             bodies.add(embedBody(rnd, order.stream().mapToInt(Integer::intValue).toArray()));
         }
-        Req template = new Req("/embed", null, batch, total);
+        int batch = lengths.length;
+        Req template = new Req("/embed", null, batch, java.util.Arrays.stream(lengths).sum());
         Stats s = load(name, embedClients, warmup, measureSeconds(), "embed",
                 c -> (i) -> template.with(bodies.get((c + i * 7) % bodies.size())),
                 resp -> checkEmbedResponse(resp, batch));
-        report.throughput(name, "embed", batch + " inputs of " + shortest + " to " + longest + " tokens (" + total
-                + " in all)", embedClients, s, s.tokensPerSecond(),
-                baseline.get("embed_" + batch + "x" + shortest + "to" + longest + "_tok_s"), "tok/s");
+        report.throughput(name, "embed", request, embedClients, s, s.tokensPerSecond(), baseline.get(baselineKey),
+                "tok/s");
     }
 
     private void rerankCase(int texts, int queryTokens, int textTokens) throws Exception {
