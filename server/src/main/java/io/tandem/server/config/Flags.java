@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,6 +29,12 @@ import java.util.regex.Pattern;
  * <p>An empty environment variable counts as unset (as in clap), because container tooling often
  * defines variables as empty. An empty string on the command line sets a text flag to nothing,
  * which is how a command line can cancel a value inherited from the environment.
+ *
+ * <p>Each flag is declared once, as an {@link Option} in the table below: name, value name,
+ * scope, default value, help and parser. The command line reader, {@link #parse} and
+ * {@link #help} all read that table; the help's {@code [default: …]} is rendered from the default
+ * value itself, except where there is no value (the setting stays unset) or it is computed at
+ * start-up, which the option then describes in words.
  */
 public final class Flags {
     private static final String EMBED = "embed-";
@@ -36,97 +44,231 @@ public final class Flags {
         SERVER,
         /** Has a general form and an embed-/rerank- form. */
         MODEL,
-        /** Only the embed-/rerank- forms exist. */
-        PER_MODEL_ONLY,
         /** TEI flags that mean nothing here; accepted so TEI command lines keep starting. */
         IGNORED
     }
 
-    /** {@code metavar} is null for booleans. */
-    private record Spec(String name, String metavar, Scope scope, String defaultText, String help) {
-        boolean bool() {
-            return metavar == null;
-        }
+    // ---- Parsers: one per kind of value, shared by every option of that kind. ----
+
+    /** Reads one value; refuses it by throwing IllegalArgumentException or ArithmeticException. */
+    @FunctionalInterface
+    private interface Read<T> {
+        T apply(String value);
     }
 
-    private static final List<Spec> SPECS = List.of(
-            new Spec("hostname", "IP", Scope.SERVER, "0.0.0.0",
-                    "Address to listen on. A value that is not an IP address (Docker sets HOSTNAME to the"
-                            + " container id) falls back to 0.0.0.0 with a warning"),
-            new Spec("port", "PORT", Scope.SERVER, "3000", "Port for the combined API (both models)"),
-            new Spec("embed-port", "PORT", Scope.SERVER, "off", "Extra port that serves only the embedder"),
-            new Spec("rerank-port", "PORT", Scope.SERVER, "off", "Extra port that serves only the reranker"),
-            new Spec("model-id", "DIR|ID", Scope.SERVER, "none",
-                    "TEI's single model; whether it is an embedder or a reranker is found when it loads"),
-            new Spec("embed-model", "DIR", Scope.PER_MODEL_ONLY, "none", "Local directory or Hugging Face hub id (owner/name) of the embedding model"),
-            new Spec("rerank-model", "DIR", Scope.PER_MODEL_ONLY, "none", "Local directory or Hugging Face hub id (owner/name) of the reranking model"),
-            new Spec("api-key", "KEY", Scope.SERVER, "none", "Require 'Authorization: Bearer KEY' on inference routes"),
-            new Spec("payload-limit", "BYTES", Scope.SERVER, "2000000", "Largest request body accepted"),
-            new Spec("json-output", null, Scope.SERVER, "false", "Write log lines as JSON"),
-            new Spec("cors-allow-origin", "ORIGIN", Scope.SERVER, "any",
-                    "Allowed CORS origin; repeat the flag or separate with commas"),
-            new Spec("device", "DEVICE", Scope.SERVER, "auto", "auto, cpu, cuda or cuda:N"),
-            new Spec("rerank-priority", null, Scope.SERVER, "true",
-                    "With two models, run the reranker's inputs first and cut the embedder's batches meanwhile"),
-            new Spec("tokenization-workers", "N", Scope.SERVER, "CPUs - 1, between 1 and 64", "Tokenizer threads"),
-            new Spec("shutdown-grace-period", "SECONDS", Scope.SERVER, "30",
-                    "How long in-flight requests may run after a shutdown signal"),
-            new Spec("onnxruntime-native-path", "DIR", Scope.SERVER, "none",
-                    "Folder with ONNX Runtime's native libraries already extracted"),
-            new Spec("revision", "REV", Scope.MODEL, "none", "Hub revision (branch, tag or commit) to fetch; reported as model_sha in /info"),
-            new Spec("served-model-name", "NAME", Scope.MODEL, "from the model",
-                    "Name reported by /info and the OpenAI route"),
-            new Spec("pooling", "POOLING", Scope.MODEL, "from the model", "cls, mean, last-token or splade"),
-            new Spec("max-concurrent-requests", "N", Scope.MODEL, "512",
-                    "Inputs in flight at once; more are refused with 429"),
-            new Spec("max-batch-tokens", "N", Scope.MODEL, "16384", "Token budget per backend batch"),
-            new Spec("max-batch-requests", "N", Scope.MODEL, "none", "Most inputs per backend batch"),
-            new Spec("max-client-batch-size", "N", Scope.MODEL, "32", "Most inputs per request"),
-            new Spec("auto-truncate", null, Scope.MODEL, "true",
-                    "Truncate inputs longer than the model's maximum instead of refusing them"),
-            new Spec("default-prompt", "TEXT", Scope.MODEL, "none",
-                    "Text put before every input; not together with --default-prompt-name"),
-            new Spec("default-prompt-name", "NAME", Scope.MODEL, "none",
-                    "Key of a prompt in the model's sentence-transformers config"),
-            new Spec("gpu-mem-limit", "SIZE", Scope.MODEL, "unlimited",
-                    "GPU memory cap: bytes, or with a suffix: KB, MB, GB, TB (powers of 1000),"
-                            + " KiB, MiB, GiB, TiB (powers of 1024)"),
-            new Spec("dtype", "DTYPE", Scope.MODEL, "from the model", "float32 or float16"),
-            new Spec("hf-token", "TOKEN", Scope.IGNORED, "none", "Ignored as a flag: hub downloads read HF_TOKEN from the environment"),
-            new Spec("hf-api-token", "TOKEN", Scope.IGNORED, "none", "Ignored as a flag: hub downloads read HF_TOKEN from the environment"),
-            new Spec("huggingface-hub-cache", "DIR", Scope.IGNORED, "none", "Ignored as a flag: hub downloads read HF_HUB_CACHE / HF_HOME"),
-            new Spec("uds-path", "PATH", Scope.IGNORED, "none", "Ignored: TEI's python backend only"),
-            new Spec("otlp-endpoint", "URL", Scope.IGNORED, "none", "Ignored: no OTLP tracing yet"),
-            new Spec("otlp-service-name", "NAME", Scope.IGNORED, "none", "Ignored"),
-            new Spec("disable-spans", null, Scope.IGNORED, "false", "Ignored"),
-            new Spec("prometheus-port", "PORT", Scope.IGNORED, "none",
-                    "Ignored: metrics are served on /metrics of each API port"));
-
-    /** Every accepted spelling (without the dashes) to its spec; per-model forms map to the general spec. */
-    private static final Map<String, Spec> BY_FLAG = new HashMap<>();
-
-    static {
-        for (Spec s : SPECS) {
-            if (s.scope() != Scope.PER_MODEL_ONLY) {
-                BY_FLAG.put(s.name(), s);
-            }
-            if (s.scope() == Scope.MODEL || s.scope() == Scope.PER_MODEL_ONLY) {
-                String base = s.scope() == Scope.MODEL ? s.name() : s.name().substring(s.name().indexOf('-') + 1);
-                BY_FLAG.put(EMBED + base, s);
-                BY_FLAG.put(RERANK + base, s);
+    /**
+     * A typed value reader.
+     *
+     * @param expected completes the error "SOURCE: expected …, got 'VALUE'"; null for parsers that refuse nothing
+     * @param show writes a default value for --help
+     */
+    private record Parser<T>(String expected, Read<T> read, Function<? super T, String> show) {
+        T parse(Raw r) {
+            try {
+                return read.apply(r.value());
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                throw bad(r, expected);
             }
         }
     }
 
-    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
-    private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:(0|[1-9]\\d{0,8}))?");
-    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([a-z]*)");
+    private static <T> T valid(T v, Predicate<? super T> ok) {
+        if (!ok.test(v)) {
+            throw new IllegalArgumentException();
+        }
+        return v;
+    }
+
+    private static String lower(String v) {
+        return v.strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** A choice among fixed words, case-insensitive; {@code accepted} maps each spelling to the value. */
+    private static Parser<String> choice(String expected, Map<String, String> accepted) {
+        return new Parser<>(expected, v -> valid(accepted.get(lower(v)), a -> a != null), v -> v);
+    }
+
+    private static Parser<String> choice(String... words) {
+        Map<String, String> accepted = new LinkedHashMap<>();
+        for (String w : words) {
+            accepted.put(w, w);
+        }
+        return choice(String.join("|", words), accepted);
+    }
+
+    private static final Pattern DEVICE_PATTERN = Pattern.compile("auto|cpu|cuda(:(0|[1-9]\\d{0,8}))?");
+    private static final Pattern SIZE_PATTERN = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([a-z]*)");
     private static final Map<String, Long> SIZE_UNITS = Map.ofEntries(
             Map.entry("", 1L), Map.entry("b", 1L),
             Map.entry("kb", 1_000L), Map.entry("mb", 1_000_000L),
             Map.entry("gb", 1_000_000_000L), Map.entry("tb", 1_000_000_000_000L),
             Map.entry("kib", 1L << 10), Map.entry("mib", 1L << 20),
             Map.entry("gib", 1L << 30), Map.entry("tib", 1L << 40));
+
+    /** As given; an empty value means unset. */
+    private static final Parser<String> TEXT = new Parser<>(null, v -> v.isEmpty() ? null : v, v -> v);
+    /** Stripped; whether it is an IP address is the hostname rule's business (it warns, never refuses). */
+    private static final Parser<String> HOST = new Parser<>(null, String::strip, v -> v);
+    /** Comma-separated, blanks dropped. */
+    private static final Parser<List<String>> ORIGINS = new Parser<>(null, Flags::origins, v -> String.join(",", v));
+    private static final Parser<Integer> POSITIVE_INT = new Parser<>("a positive integer",
+            v -> valid(Integer.parseInt(v.strip()), n -> n >= 1), String::valueOf);
+    private static final Parser<Long> POSITIVE_LONG = new Parser<>("a positive integer",
+            v -> valid(Long.parseLong(v.strip()), n -> n >= 1), String::valueOf);
+    private static final Parser<Integer> PORT_NUMBER = new Parser<>("a port number 0..65535",
+            v -> valid(Integer.parseInt(v.strip()), n -> n >= 0 && n <= 65535), String::valueOf);
+    // true/false as TEI documents; 1/0, yes/no and on/off because clap's switches read those from env.
+    private static final Parser<Boolean> BOOL = new Parser<>("true or false", v -> switch (lower(v)) {
+        case "true", "1", "yes", "on" -> true;
+        case "false", "0", "no", "off" -> false;
+        default -> throw new IllegalArgumentException();
+    }, String::valueOf);
+    private static final Parser<String> DEVICE_NAME = new Parser<>("auto|cpu|cuda[:N]",
+            v -> valid(lower(v), d -> DEVICE_PATTERN.matcher(d).matches()), v -> v);
+    /** A non-negative number of seconds, decimals allowed; shown back without trailing zeros (0.05, 30). */
+    private static final Parser<Duration> SECONDS = new Parser<>("a number of seconds", v -> {
+        BigDecimal secs = valid(new BigDecimal(v.strip()), d -> d.signum() >= 0);
+        return Duration.ofNanos(secs.movePointRight(9).setScale(0, RoundingMode.HALF_UP).longValueExact());
+    }, d -> BigDecimal.valueOf(d.toNanos(), 9).stripTrailingZeros().toPlainString());
+    /** Bytes, or with a decimal or binary suffix. */
+    private static final Parser<Long> SIZE = new Parser<>("a size such as 4GiB, 512MiB, 2GB or 1000 (bytes)", v -> {
+        Matcher m = valid(SIZE_PATTERN.matcher(lower(v)), Matcher::matches);
+        long unit = valid(SIZE_UNITS.get(m.group(2)), u -> u != null);
+        long bytes = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unit))
+                .setScale(0, RoundingMode.DOWN).longValueExact();
+        return valid(bytes, b -> b >= 1);
+    }, String::valueOf);
+    private static final Parser<String> POOLING = choice("cls|mean|last-token|splade", Map.of(
+            "cls", "cls", "mean", "mean", "splade", "splade", "lasttoken", "lasttoken", "last-token", "lasttoken"));
+    private static final Parser<String> DTYPE = choice("float32", "float16");
+
+    // ---- The table. ----
+
+    /**
+     * One flag.
+     *
+     * @param metavar the value's name in --help; null for booleans
+     * @param defaultValue what parse() applies when the flag is not set; null: stays unset
+     * @param defaultText the help's {@code [default: …]}: rendered from {@code defaultValue}, or a
+     *     description where there is no value or it is computed
+     */
+    private record Option<T>(String name, String metavar, Scope scope, T defaultValue, String defaultText,
+            String help, Parser<T> parser) {
+        boolean bool() {
+            return parser == BOOL;
+        }
+    }
+
+    /** Every option in declaration order, which is also the order of --help. */
+    private static final List<Option<?>> TABLE = new ArrayList<>();
+
+    /** An option whose help shows its default value. */
+    private static <T> Option<T> option(String name, String metavar, Scope scope, Parser<T> parser, T defaultValue,
+            String help) {
+        return add(new Option<>(name, metavar, scope, defaultValue, parser.show().apply(defaultValue), help, parser));
+    }
+
+    /** An option without a default value ({@code defaultValue} null), or with one computed at start-up. */
+    private static <T> Option<T> option(String name, String metavar, Scope scope, Parser<T> parser, T defaultValue,
+            String describedDefault, String help) {
+        return add(new Option<>(name, metavar, scope, defaultValue, describedDefault, help, parser));
+    }
+
+    private static void ignored(String name, String metavar, Parser<?> parser, String help) {
+        add(new Option<>(name, metavar, Scope.IGNORED, null, null, help, parser));
+    }
+
+    private static <T> Option<T> add(Option<T> o) {
+        TABLE.add(o);
+        return o;
+    }
+
+    private static final Option<String> HOSTNAME = option("hostname", "IP", Scope.SERVER, HOST, "0.0.0.0",
+            "Address to listen on. A value that is not an IP address (Docker sets HOSTNAME to the"
+                    + " container id) falls back to 0.0.0.0 with a warning");
+    private static final Option<Integer> PORT = option("port", "PORT", Scope.SERVER, PORT_NUMBER, 3000,
+            "Port for the combined API (both models)");
+    private static final Option<Integer> EMBED_PORT = option("embed-port", "PORT", Scope.SERVER, PORT_NUMBER, null,
+            "off", "Extra port that serves only the embedder");
+    private static final Option<Integer> RERANK_PORT = option("rerank-port", "PORT", Scope.SERVER, PORT_NUMBER, null,
+            "off", "Extra port that serves only the reranker");
+    private static final Option<String> MODEL_ID = option("model-id", "DIR|ID", Scope.SERVER, TEXT, null, "none",
+            "TEI's single model; whether it is an embedder or a reranker is found when it loads");
+    private static final Option<String> EMBED_MODEL = option("embed-model", "DIR", Scope.SERVER, TEXT, null, "none",
+            "Local directory or Hugging Face hub id (owner/name) of the embedding model");
+    private static final Option<String> RERANK_MODEL = option("rerank-model", "DIR", Scope.SERVER, TEXT, null, "none",
+            "Local directory or Hugging Face hub id (owner/name) of the reranking model");
+    private static final Option<String> API_KEY = option("api-key", "KEY", Scope.SERVER, TEXT, null, "none",
+            "Require 'Authorization: Bearer KEY' on inference routes");
+    private static final Option<Long> PAYLOAD_LIMIT = option("payload-limit", "BYTES", Scope.SERVER, POSITIVE_LONG,
+            2_000_000L, "Largest request body accepted");
+    private static final Option<Boolean> JSON_OUTPUT = option("json-output", null, Scope.SERVER, BOOL, false,
+            "Write log lines as JSON");
+    private static final Option<List<String>> CORS_ALLOW_ORIGIN = option("cors-allow-origin", "ORIGIN", Scope.SERVER,
+            ORIGINS, List.of(), "any", "Allowed CORS origin; repeat the flag or separate with commas");
+    private static final Option<String> DEVICE = option("device", "DEVICE", Scope.SERVER, DEVICE_NAME, "auto",
+            "auto, cpu, cuda or cuda:N");
+    private static final Option<Boolean> RERANK_PRIORITY = option("rerank-priority", null, Scope.SERVER, BOOL, true,
+            "With two models, run the reranker's inputs first and cut the embedder's batches meanwhile");
+    private static final Option<Integer> TOKENIZATION_WORKERS = option("tokenization-workers", "N", Scope.SERVER,
+            POSITIVE_INT, Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 64),
+            "CPUs - 1, between 1 and 64", "Tokenizer threads");
+    private static final Option<Duration> SHUTDOWN_GRACE_PERIOD = option("shutdown-grace-period", "SECONDS",
+            Scope.SERVER, SECONDS, Duration.ofSeconds(30), "How long in-flight requests may run after a shutdown signal");
+    private static final Option<String> ONNXRUNTIME_NATIVE_PATH = option("onnxruntime-native-path", "DIR",
+            Scope.SERVER, TEXT, null, "none", "Folder with ONNX Runtime's native libraries already extracted");
+
+    private static final Option<String> REVISION = option("revision", "REV", Scope.MODEL, TEXT, null, "none",
+            "Hub revision (branch, tag or commit) to fetch; reported as model_sha in /info");
+    private static final Option<String> SERVED_MODEL_NAME = option("served-model-name", "NAME", Scope.MODEL, TEXT,
+            null, "from the model", "Name reported by /info and the OpenAI route");
+    private static final Option<String> POOLING_MODE = option("pooling", "POOLING", Scope.MODEL, POOLING, null,
+            "from the model", "cls, mean, last-token or splade");
+    private static final Option<Integer> MAX_CONCURRENT_REQUESTS = option("max-concurrent-requests", "N", Scope.MODEL,
+            POSITIVE_INT, 512, "Inputs in flight at once; more are refused with 429");
+    private static final Option<Integer> MAX_BATCH_TOKENS = option("max-batch-tokens", "N", Scope.MODEL,
+            POSITIVE_INT, 16384, "Token budget per backend batch");
+    private static final Option<Integer> MAX_BATCH_REQUESTS = option("max-batch-requests", "N", Scope.MODEL,
+            POSITIVE_INT, null, "none", "Most inputs per backend batch");
+    private static final Option<Integer> MAX_CLIENT_BATCH_SIZE = option("max-client-batch-size", "N", Scope.MODEL,
+            POSITIVE_INT, 32, "Most inputs per request");
+    private static final Option<Boolean> AUTO_TRUNCATE = option("auto-truncate", null, Scope.MODEL, BOOL, true,
+            "Truncate inputs longer than the model's maximum instead of refusing them");
+    private static final Option<String> DEFAULT_PROMPT = option("default-prompt", "TEXT", Scope.MODEL, TEXT, null,
+            "none", "Text put before every input; not together with --default-prompt-name");
+    private static final Option<String> DEFAULT_PROMPT_NAME = option("default-prompt-name", "NAME", Scope.MODEL, TEXT,
+            null, "none", "Key of a prompt in the model's sentence-transformers config");
+    private static final Option<Long> GPU_MEM_LIMIT = option("gpu-mem-limit", "SIZE", Scope.MODEL, SIZE, null,
+            "unlimited", "GPU memory cap: bytes, or with a suffix: KB, MB, GB, TB (powers of 1000),"
+                    + " KiB, MiB, GiB, TiB (powers of 1024)");
+    private static final Option<String> DTYPE_NAME = option("dtype", "DTYPE", Scope.MODEL, DTYPE, null,
+            "from the model", "float32 or float16");
+
+    static {
+        ignored("hf-token", "TOKEN", TEXT, "Ignored as a flag: hub downloads read HF_TOKEN from the environment");
+        ignored("hf-api-token", "TOKEN", TEXT, "Ignored as a flag: hub downloads read HF_TOKEN from the environment");
+        ignored("huggingface-hub-cache", "DIR", TEXT, "Ignored as a flag: hub downloads read HF_HUB_CACHE / HF_HOME");
+        ignored("uds-path", "PATH", TEXT, "Ignored: TEI's python backend only");
+        ignored("otlp-endpoint", "URL", TEXT, "Ignored: no OTLP tracing yet");
+        ignored("otlp-service-name", "NAME", TEXT, "Ignored");
+        ignored("disable-spans", null, BOOL, "Ignored");
+        ignored("prometheus-port", "PORT", TEXT, "Ignored: metrics are served on /metrics of each API port");
+    }
+
+    /** Every accepted spelling (without the dashes) to its option; per-model forms map to the general option. */
+    private static final Map<String, Option<?>> BY_FLAG = new HashMap<>();
+
+    static {
+        for (Option<?> o : TABLE) {
+            BY_FLAG.put(o.name(), o);
+            if (o.scope() == Scope.MODEL) {
+                BY_FLAG.put(EMBED + o.name(), o);
+                BY_FLAG.put(RERANK + o.name(), o);
+            }
+        }
+    }
+
+    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     private Flags() {}
 
@@ -166,45 +308,60 @@ public final class Flags {
         return flag.toUpperCase(Locale.ROOT).replace('-', '_');
     }
 
+    /**
+     * The option's value from the first of {@code flags} that is set (command line, then
+     * environment, for each spelling in turn), through the option's parser; else its default.
+     */
+    private static <T> T value(Sources s, Option<T> o, String... flags) {
+        for (String flag : flags) {
+            Raw r = s.get(flag);
+            if (r != null) {
+                return o.parser().parse(r);
+            }
+        }
+        return o.defaultValue();
+    }
+
+    private static <T> T server(Sources s, Option<T> o) {
+        return value(s, o, o.name());
+    }
+
+    /** A model setting: the per-model form, then the general one. */
+    private static <T> T setting(Sources s, String prefix, Option<T> o) {
+        return value(s, o, prefix + o.name(), o.name());
+    }
+
     public static ServerConfig parse(String[] args, Map<String, String> env) {
         Sources s = readCommandLine(args, env);
         List<String> warnings = new ArrayList<>();
 
-        String hostname = hostname(s.get("hostname"), warnings);
-        int port = orDefault(port(s.get("port")), 3000);
-        Integer embedPort = port(s.get("embed-port"));
-        Integer rerankPort = port(s.get("rerank-port"));
-        long payloadLimit = orDefault(positiveLong(s.get("payload-limit")), 2_000_000L);
-        boolean jsonOutput = orDefault(bool(s.get("json-output")), false);
-        boolean rerankPriority = orDefault(bool(s.get("rerank-priority")), true);
-        String device = device(s.get("device"));
-        int defaultWorkers = Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 64);
-        int workers = orDefault(positiveInt(s.get("tokenization-workers")), defaultWorkers);
-        Duration grace = orDefault(seconds(s.get("shutdown-grace-period")), Duration.ofSeconds(30));
+        String hostname = hostname(s, warnings);
+        int port = server(s, PORT);
+        Integer embedPort = server(s, EMBED_PORT);
+        Integer rerankPort = server(s, RERANK_PORT);
+        long payloadLimit = server(s, PAYLOAD_LIMIT);
+        boolean jsonOutput = server(s, JSON_OUTPUT);
+        boolean rerankPriority = server(s, RERANK_PRIORITY);
+        String device = server(s, DEVICE);
+        int workers = server(s, TOKENIZATION_WORKERS);
+        Duration grace = server(s, SHUTDOWN_GRACE_PERIOD);
 
-        List<String> cors = new ArrayList<>();
-        if (!s.cors.isEmpty()) {
-            cors.addAll(s.cors);
-        } else {
-            Raw r = s.get("cors-allow-origin");
-            if (r != null) {
-                addOrigins(cors, r.value());
-            }
-        }
+        // Command-line origins (the flag may repeat) replace the environment's.
+        List<String> cors = !s.cors.isEmpty() ? s.cors : server(s, CORS_ALLOW_ORIGIN);
 
         checkPrompts(s, "");
-        ModelSettings embed = model(s, EMBED);
-        ModelSettings rerank = model(s, RERANK);
+        ModelSettings embed = model(s, EMBED, EMBED_MODEL);
+        ModelSettings rerank = model(s, RERANK, RERANK_MODEL);
 
-        for (Spec spec : SPECS) {
-            if (spec.scope() == Scope.IGNORED && s.cli.containsKey(spec.name())) {
-                warnings.add("--" + spec.name() + " is accepted for TEI compatibility and ignored");
+        for (Option<?> o : TABLE) {
+            if (o.scope() == Scope.IGNORED && s.cli.containsKey(o.name())) {
+                warnings.add("--" + o.name() + " is accepted for TEI compatibility and ignored");
             }
         }
 
         return new ServerConfig(hostname, port, embedPort, rerankPort,
-                text(s.get("model-id")), text(s.get("api-key")), payloadLimit, jsonOutput, cors, device,
-                workers, grace, text(s.get("onnxruntime-native-path")), embed, rerank, rerankPriority, warnings);
+                server(s, MODEL_ID), server(s, API_KEY), payloadLimit, jsonOutput, cors, device,
+                workers, grace, server(s, ONNXRUNTIME_NATIVE_PATH), embed, rerank, rerankPriority, warnings);
     }
 
     private static Sources readCommandLine(String[] args, Map<String, String> env) {
@@ -217,9 +374,9 @@ public final class Flags {
             String name;
             String inline = null;
             if (a.equals("-p")) {
-                name = "port";
+                name = PORT.name();
             } else if (a.startsWith("-p=")) {
-                name = "port";
+                name = PORT.name();
                 inline = a.substring(3);
             } else if (a.startsWith("--") && a.length() > 2) {
                 String body = a.substring(2);
@@ -229,14 +386,14 @@ public final class Flags {
             } else {
                 throw new FlagException("unexpected argument '" + a + "'");
             }
-            Spec spec = BY_FLAG.get(name);
-            if (spec == null) {
+            Option<?> option = BY_FLAG.get(name);
+            if (option == null) {
                 throw new FlagException("unknown flag --" + name);
             }
             String value;
             if (inline != null) {
                 value = inline;
-            } else if (spec.bool()) {
+            } else if (option.bool()) {
                 // Bare boolean: no value follows, or the next word is another flag.
                 boolean hasValue = i + 1 < args.length && !args[i + 1].startsWith("-");
                 value = hasValue ? args[++i] : "true";
@@ -246,8 +403,8 @@ public final class Flags {
                 }
                 value = args[++i];
             }
-            if (name.equals("cors-allow-origin")) {
-                addOrigins(s.cors, value);
+            if (option == CORS_ALLOW_ORIGIN) {
+                s.cors.addAll(origins(value));
             } else {
                 s.cli.put(name, value);
             }
@@ -260,13 +417,15 @@ public final class Flags {
         return (a.startsWith("--") && a.length() > 2) || a.equals("-p") || a.startsWith("-p=") || a.equals("-h");
     }
 
-    private static void addOrigins(List<String> out, String value) {
+    private static List<String> origins(String value) {
+        List<String> out = new ArrayList<>();
         for (String o : value.split(",")) {
             String t = o.strip();
             if (!t.isEmpty()) {
                 out.add(t);
             }
         }
+        return out;
     }
 
     /**
@@ -275,192 +434,51 @@ public final class Flags {
      * means X for the embedder and Y for the reranker rather than a conflict.
      */
     private static void checkPrompts(Sources s, String prefix) {
-        if (s.get(prefix + "default-prompt") != null && s.get(prefix + "default-prompt-name") != null) {
-            throw new FlagException("--" + prefix + "default-prompt and --" + prefix
-                    + "default-prompt-name cannot both be set");
+        if (s.get(prefix + DEFAULT_PROMPT.name()) != null && s.get(prefix + DEFAULT_PROMPT_NAME.name()) != null) {
+            throw new FlagException("--" + prefix + DEFAULT_PROMPT.name() + " and --" + prefix
+                    + DEFAULT_PROMPT_NAME.name() + " cannot both be set");
         }
     }
 
-    private static ModelSettings model(Sources s, String prefix) {
+    private static ModelSettings model(Sources s, String prefix, Option<String> modelDir) {
         checkPrompts(s, prefix);
-        String promptLevel = s.get(prefix + "default-prompt") != null || s.get(prefix + "default-prompt-name") != null
-                ? prefix : "";
+        String promptLevel = s.get(prefix + DEFAULT_PROMPT.name()) != null
+                || s.get(prefix + DEFAULT_PROMPT_NAME.name()) != null ? prefix : "";
 
-        String pooling = pooling(setting(s, prefix, "pooling"));
-        String dtype = dtype(setting(s, prefix, "dtype"));
+        String pooling = setting(s, prefix, POOLING_MODE);
+        String dtype = setting(s, prefix, DTYPE_NAME);
         return new ModelSettings(
-                text(s.get(prefix + "model")),
-                text(setting(s, prefix, "revision")),
-                text(setting(s, prefix, "served-model-name")),
+                server(s, modelDir),
+                setting(s, prefix, REVISION),
+                setting(s, prefix, SERVED_MODEL_NAME),
                 pooling,
-                orDefault(positiveInt(setting(s, prefix, "max-concurrent-requests")), 512),
-                orDefault(positiveInt(setting(s, prefix, "max-batch-tokens")), 16384),
-                positiveInt(setting(s, prefix, "max-batch-requests")),
-                orDefault(positiveInt(setting(s, prefix, "max-client-batch-size")), 32),
-                orDefault(bool(setting(s, prefix, "auto-truncate")), true),
-                text(s.get(promptLevel + "default-prompt")),
-                text(s.get(promptLevel + "default-prompt-name")),
-                size(setting(s, prefix, "gpu-mem-limit")),
+                setting(s, prefix, MAX_CONCURRENT_REQUESTS),
+                setting(s, prefix, MAX_BATCH_TOKENS),
+                setting(s, prefix, MAX_BATCH_REQUESTS),
+                setting(s, prefix, MAX_CLIENT_BATCH_SIZE),
+                setting(s, prefix, AUTO_TRUNCATE),
+                value(s, DEFAULT_PROMPT, promptLevel + DEFAULT_PROMPT.name()),
+                value(s, DEFAULT_PROMPT_NAME, promptLevel + DEFAULT_PROMPT_NAME.name()),
+                setting(s, prefix, GPU_MEM_LIMIT),
                 dtype);
-    }
-
-    private static Raw setting(Sources s, String prefix, String name) {
-        Raw r = s.get(prefix + name);
-        return r != null ? r : s.get(name);
-    }
-
-    private static <T> T orDefault(T v, T def) {
-        return v != null ? v : def;
     }
 
     private static FlagException bad(Raw r, String expected) {
         return new FlagException(r.source() + ": expected " + expected + ", got '" + r.value() + "'");
     }
 
-    private static String text(Raw r) {
-        return r == null || r.value().isEmpty() ? null : r.value();
-    }
-
-    private static Integer positiveInt(Raw r) {
+    private static String hostname(Sources s, List<String> warnings) {
+        Raw r = s.get(HOSTNAME.name());
         if (r == null) {
-            return null;
+            return HOSTNAME.defaultValue();
         }
-        try {
-            int v = Integer.parseInt(r.value().strip());
-            if (v >= 1) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw bad(r, "a positive integer");
-    }
-
-    private static Long positiveLong(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        try {
-            long v = Long.parseLong(r.value().strip());
-            if (v >= 1) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw bad(r, "a positive integer");
-    }
-
-    private static Integer port(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        try {
-            int v = Integer.parseInt(r.value().strip());
-            if (v >= 0 && v <= 65535) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw bad(r, "a port number 0..65535");
-    }
-
-    private static Boolean bool(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        // true/false as TEI documents; 1/0, yes/no and on/off because clap's switches read those from env.
-        return switch (r.value().strip().toLowerCase(Locale.ROOT)) {
-            case "true", "1", "yes", "on" -> true;
-            case "false", "0", "no", "off" -> false;
-            default -> throw bad(r, "true or false");
-        };
-    }
-
-    private static String device(Raw r) {
-        if (r == null) {
-            return "auto";
-        }
-        String v = r.value().strip().toLowerCase(Locale.ROOT);
-        if (!DEVICE.matcher(v).matches()) {
-            throw bad(r, "auto|cpu|cuda[:N]");
-        }
-        return v;
-    }
-
-    private static String pooling(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        return switch (r.value().strip().toLowerCase(Locale.ROOT)) {
-            case "cls" -> "cls";
-            case "mean" -> "mean";
-            case "splade" -> "splade";
-            case "lasttoken", "last-token" -> "lasttoken";
-            default -> throw bad(r, "cls|mean|last-token|splade");
-        };
-    }
-
-    private static String dtype(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        return switch (r.value().strip().toLowerCase(Locale.ROOT)) {
-            case "float32" -> "float32";
-            case "float16" -> "float16";
-            default -> throw bad(r, "float32|float16");
-        };
-    }
-
-    private static Long size(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        Matcher m = SIZE.matcher(r.value().strip().toLowerCase(Locale.ROOT));
-        if (m.matches()) {
-            Long unit = SIZE_UNITS.get(m.group(2));
-            if (unit != null) {
-                try {
-                    long bytes = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unit))
-                            .setScale(0, RoundingMode.DOWN).longValueExact();
-                    if (bytes >= 1) {
-                        return bytes;
-                    }
-                } catch (ArithmeticException e) {
-                    // too large: reported below
-                }
-            }
-        }
-        throw bad(r, "a size such as 4GiB, 512MiB, 2GB or 1000 (bytes)");
-    }
-
-    private static Duration seconds(Raw r) {
-        if (r == null) {
-            return null;
-        }
-        try {
-            BigDecimal secs = new BigDecimal(r.value().strip());
-            if (secs.signum() >= 0) {
-                return Duration.ofNanos(secs.movePointRight(9).setScale(0, RoundingMode.HALF_UP).longValueExact());
-            }
-        } catch (NumberFormatException | ArithmeticException e) {
-            // reported below
-        }
-        throw bad(r, "a number of seconds");
-    }
-
-    private static String hostname(Raw r, List<String> warnings) {
-        if (r == null) {
-            return "0.0.0.0";
-        }
-        String v = r.value().strip();
+        String v = HOSTNAME.parser().parse(r);
         if (isIpLiteral(v)) {
             return v;
         }
         // TEI does the same: Docker puts the container id in HOSTNAME, so this is routine there.
-        warnings.add(r.source() + " '" + v + "' is not an IP address; listening on 0.0.0.0");
-        return "0.0.0.0";
+        warnings.add(r.source() + " '" + v + "' is not an IP address; listening on " + HOSTNAME.defaultValue());
+        return HOSTNAME.defaultValue();
     }
 
     /** Never resolves a name: a DNS lookup at start-up for a container id would only stall. */
@@ -485,7 +503,7 @@ public final class Flags {
         b.append("Usage: tandem [OPTIONS]\n\n")
                 .append("Every flag can also be set through the environment variable shown.\n")
                 .append("Flags: --name VALUE or --name=VALUE; a bare boolean flag means true.\n");
-        section(b, "Server", Scope.SERVER, Scope.PER_MODEL_ONLY);
+        section(b, "Server", Scope.SERVER);
         b.append("\nModel settings. Each also has an --embed- and a --rerank- form, which wins over the\n")
                 .append("general one for that model (command line, then environment, at each level).\n");
         section(b, null, Scope.MODEL);
@@ -495,28 +513,28 @@ public final class Flags {
         return b.toString();
     }
 
-    private static void section(StringBuilder b, String title, Scope... scopes) {
+    private static void section(StringBuilder b, String title, Scope scope) {
         if (title != null) {
             b.append('\n').append(title).append('\n');
         }
-        for (Spec s : SPECS) {
-            if (!List.of(scopes).contains(s.scope())) {
+        for (Option<?> o : TABLE) {
+            if (o.scope() != scope) {
                 continue;
             }
-            String arg = s.bool() ? " [true|false]" : " <" + s.metavar() + ">";
-            b.append("  ").append(s.name().equals("port") ? "-p, " : "").append("--").append(s.name()).append(arg)
+            String arg = o.bool() ? " [true|false]" : " <" + o.metavar() + ">";
+            b.append("  ").append(o == PORT ? "-p, " : "").append("--").append(o.name()).append(arg)
                     .append('\n')
-                    .append("      ").append(s.help()).append('\n');
-            if (s.scope() == Scope.IGNORED) {
+                    .append("      ").append(o.help()).append('\n');
+            if (o.scope() == Scope.IGNORED) {
                 continue; // their environment variables are not read at all
             }
-            b.append("      [env: ").append(envName(s.name())).append("] [default: ")
-                    .append(s.defaultText()).append("]\n");
-            if (s.scope() == Scope.MODEL) {
-                b.append("      per model: --").append(EMBED).append(s.name())
-                        .append(" [env: ").append(envName(EMBED + s.name())).append("], --")
-                        .append(RERANK).append(s.name())
-                        .append(" [env: ").append(envName(RERANK + s.name())).append("]\n");
+            b.append("      [env: ").append(envName(o.name())).append("] [default: ")
+                    .append(o.defaultText()).append("]\n");
+            if (o.scope() == Scope.MODEL) {
+                b.append("      per model: --").append(EMBED).append(o.name())
+                        .append(" [env: ").append(envName(EMBED + o.name())).append("], --")
+                        .append(RERANK).append(o.name())
+                        .append(" [env: ").append(envName(RERANK + o.name())).append("]\n");
             }
         }
     }

@@ -6,9 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.math.BigDecimal;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class FlagsTest {
@@ -304,6 +310,7 @@ class FlagsTest {
         String help = Flags.help();
         List<String> server = List.of("hostname", "port", "embed-port", "rerank-port", "model-id", "embed-model",
                 "rerank-model", "api-key", "payload-limit", "json-output", "cors-allow-origin", "device",
+                "rerank-priority",
                 "tokenization-workers", "shutdown-grace-period", "onnxruntime-native-path");
         List<String> model = List.of("revision", "served-model-name", "pooling", "max-concurrent-requests",
                 "max-batch-tokens", "max-batch-requests", "max-client-batch-size", "auto-truncate", "default-prompt",
@@ -321,5 +328,77 @@ class FlagsTest {
         assertTrue(help.contains("-p, --port"));
         assertTrue(help.contains("[default: 16384]"));
         assertTrue(help.contains("[default: 2000000]"));
+        // Server flags come before the model settings, each once.
+        String serverSection = help.substring(help.indexOf("\nServer\n"), help.indexOf("\nModel settings."));
+        for (String f : server) {
+            assertEquals(1, serverSection.split("--" + f + " ", -1).length - 1, f);
+        }
+    }
+
+    /** Each option's "[default: …]" in --help, by flag name. */
+    private static Map<String, String> helpDefaults() {
+        Map<String, String> out = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("(?m)^  (?:-p, )?--([a-z-]+) [^\n]*\n      [^\n]*\n"
+                + "      \\[env: [A-Z_]+] \\[default: ([^\\]\n]*)]$").matcher(Flags.help());
+        while (m.find()) {
+            out.put(m.group(1), m.group(2));
+        }
+        return out;
+    }
+
+    /** What --help says when a flag has no value by default, or one computed at start-up. */
+    private static final Set<String> DESCRIBED_DEFAULTS = Set.of("none", "off", "any", "unlimited", "from the model",
+            "CPUs - 1, between 1 and 64");
+
+    @Test
+    void helpShowsTheDefaultsParseApplies() {
+        Map<String, String> shown = helpDefaults();
+        // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
+        assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
+        assertEquals(28, shown.size(), shown::toString);
+        ServerConfig c = parse();
+
+        // The numeric ones, against what parse() applies to an empty command line.
+        Map<String, Function<ServerConfig, Number>> numeric = new LinkedHashMap<>();
+        numeric.put("port", ServerConfig::port);
+        numeric.put("payload-limit", ServerConfig::payloadLimit);
+        numeric.put("shutdown-grace-period", x -> seconds(x.shutdownGracePeriod()));
+        numeric.put("max-concurrent-requests", x -> x.embed().maxConcurrentRequests());
+        numeric.put("max-batch-tokens", x -> x.embed().maxBatchTokens());
+        numeric.put("max-client-batch-size", x -> x.embed().maxClientBatchSize());
+        for (var e : shown.entrySet()) {
+            if (e.getValue().matches("\\d+(\\.\\d+)?")) {
+                assertTrue(numeric.containsKey(e.getKey()), "numeric default not checked: " + e.getKey());
+            }
+        }
+        for (var e : numeric.entrySet()) {
+            String flag = e.getKey();
+            assertTrue(shown.containsKey(flag), flag);
+            assertEquals(0, new BigDecimal(shown.get(flag)).compareTo(new BigDecimal(e.getValue().apply(c).toString())),
+                    flag + ": help says " + shown.get(flag) + ", parse() applies " + e.getValue().apply(c));
+        }
+        assertEquals(c.rerank().maxBatchTokens(), c.embed().maxBatchTokens());
+
+        // Every default, numeric or not: giving it explicitly changes nothing.
+        for (var e : shown.entrySet()) {
+            if (DESCRIBED_DEFAULTS.contains(e.getValue())) {
+                continue;
+            }
+            assertEquals(c, parse("--" + e.getKey(), e.getValue()), e.getKey() + " " + e.getValue());
+        }
+        assertEquals(Set.of("hostname", "json-output", "device", "rerank-priority", "auto-truncate"),
+                Set.copyOf(shown.entrySet().stream()
+                        .filter(e -> !DESCRIBED_DEFAULTS.contains(e.getValue()) && !e.getValue().matches("\\d+(\\.\\d+)?"))
+                        .map(Map.Entry::getKey).toList()));
+        // Options described as having no value are unset.
+        assertNull(c.embedPort());
+        assertNull(c.embed().maxBatchRequests());
+        assertNull(c.embed().gpuMemLimit());
+        assertEquals("CPUs - 1, between 1 and 64", shown.get("tokenization-workers"));
+        assertEquals(Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 64), c.tokenizationWorkers());
+    }
+
+    private static BigDecimal seconds(Duration d) {
+        return BigDecimal.valueOf(d.toNanos(), 9);
     }
 }
