@@ -210,6 +210,14 @@ public final class Flags {
             "auto, cpu, cuda or cuda:N");
     private static final Option<Boolean> RERANK_PRIORITY = option("rerank-priority", null, Scope.SERVER, BOOL, true,
             "With two models, run the reranker's inputs first and cut the embedder's batches meanwhile");
+    private static final Option<Duration> RERANK_PRIORITY_MAX_WAIT = option("rerank-priority-max-wait", "SECONDS",
+            Scope.SERVER, SECONDS, Duration.ofMillis(50),
+            "Longest the embedder waits while reranker inputs are pending");
+    private static final Option<Integer> RERANK_PRIORITY_BATCH_TOKENS = option("rerank-priority-batch-tokens", "N",
+            Scope.SERVER, POSITIVE_INT, 4096, "The embedder's token budget per batch while reranks are recent");
+    private static final Option<Duration> RERANK_PRIORITY_WINDOW = option("rerank-priority-window", "SECONDS",
+            Scope.SERVER, SECONDS, Duration.ofSeconds(1),
+            "How long after the last reranker input the embedder keeps that budget");
     private static final Option<Integer> TOKENIZATION_WORKERS = option("tokenization-workers", "N", Scope.SERVER,
             POSITIVE_INT, Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 64),
             "CPUs - 1, between 1 and 64", "Tokenizer threads");
@@ -345,6 +353,9 @@ public final class Flags {
         String device = server(s, DEVICE);
         int workers = server(s, TOKENIZATION_WORKERS);
         Duration grace = server(s, SHUTDOWN_GRACE_PERIOD);
+        Duration priorityMaxWait = server(s, RERANK_PRIORITY_MAX_WAIT);
+        int priorityBatchTokens = server(s, RERANK_PRIORITY_BATCH_TOKENS);
+        Duration priorityWindow = server(s, RERANK_PRIORITY_WINDOW);
 
         // Command-line origins (the flag may repeat) replace the environment's.
         List<String> cors = !s.cors.isEmpty() ? s.cors : server(s, CORS_ALLOW_ORIGIN);
@@ -361,7 +372,8 @@ public final class Flags {
 
         return new ServerConfig(hostname, port, embedPort, rerankPort,
                 server(s, MODEL_ID), server(s, API_KEY), payloadLimit, jsonOutput, cors, device,
-                workers, grace, server(s, ONNXRUNTIME_NATIVE_PATH), embed, rerank, rerankPriority, warnings);
+                workers, grace, server(s, ONNXRUNTIME_NATIVE_PATH), embed, rerank, rerankPriority,
+                priorityMaxWait, priorityBatchTokens, priorityWindow, warnings);
     }
 
     private static Sources readCommandLine(String[] args, Map<String, String> env) {

@@ -13,6 +13,9 @@ import java.util.List;
  * @param device auto, cpu, cuda or cuda:N
  * @param onnxruntimeNativePath a folder with ONNX Runtime's native libraries already extracted; null if not set
  * @param rerankPriority with two models, the reranker's inputs go first (see core.PriorityGate)
+ * @param rerankPriorityMaxWait longest the embedder waits while reranker inputs are pending
+ * @param rerankPriorityBatchTokens the embedder's token budget per batch while reranks are recent
+ * @param rerankPriorityWindow how long after the last reranker input the embedder keeps that budget
  * @param warnings non-fatal notes for the start-up log
  */
 public record ServerConfig(
@@ -32,6 +35,9 @@ public record ServerConfig(
         ModelSettings embed,
         ModelSettings rerank,
         boolean rerankPriority,
+        Duration rerankPriorityMaxWait,
+        int rerankPriorityBatchTokens,
+        Duration rerankPriorityWindow,
         List<String> warnings) {
 
     public ServerConfig {

@@ -65,6 +65,46 @@ class FlagsTest {
     }
 
     @Test
+    void rerankPriorityKnobs() {
+        ServerConfig d = parse();
+        assertEquals(Duration.ofMillis(50), d.rerankPriorityMaxWait());
+        assertEquals(4096, d.rerankPriorityBatchTokens());
+        assertEquals(Duration.ofSeconds(1), d.rerankPriorityWindow());
+
+        ServerConfig c = parse("--rerank-priority-max-wait", "0.2", "--rerank-priority-batch-tokens=1024",
+                "--rerank-priority-window", "2.5");
+        assertEquals(Duration.ofMillis(200), c.rerankPriorityMaxWait());
+        assertEquals(1024, c.rerankPriorityBatchTokens());
+        assertEquals(Duration.ofMillis(2500), c.rerankPriorityWindow());
+        assertEquals(Duration.ZERO, parse("--rerank-priority-max-wait=0").rerankPriorityMaxWait());
+        assertEquals(Duration.ofSeconds(3), parse("--rerank-priority-window", "3").rerankPriorityWindow());
+
+        Map<String, String> env = Map.of("RERANK_PRIORITY_MAX_WAIT", "0.01", "RERANK_PRIORITY_BATCH_TOKENS", "512",
+                "RERANK_PRIORITY_WINDOW", "0.5");
+        ServerConfig e = parseEnv(env);
+        assertEquals(Duration.ofMillis(10), e.rerankPriorityMaxWait());
+        assertEquals(512, e.rerankPriorityBatchTokens());
+        assertEquals(Duration.ofMillis(500), e.rerankPriorityWindow());
+        // The command line wins; an empty variable is unset.
+        assertEquals(2048, parseEnv(env, "--rerank-priority-batch-tokens", "2048").rerankPriorityBatchTokens());
+        assertEquals(4096, parseEnv(Map.of("RERANK_PRIORITY_BATCH_TOKENS", "")).rerankPriorityBatchTokens());
+
+        assertEquals("--rerank-priority-max-wait: expected a number of seconds, got '-1'",
+                error("--rerank-priority-max-wait", "-1"));
+        assertEquals("--rerank-priority-max-wait: expected a number of seconds, got '50ms'",
+                error("--rerank-priority-max-wait=50ms"));
+        assertEquals("--rerank-priority-batch-tokens: expected a positive integer, got '0'",
+                error("--rerank-priority-batch-tokens", "0"));
+        assertEquals("RERANK_PRIORITY_BATCH_TOKENS: expected a positive integer, got '1.5'",
+                error(Map.of("RERANK_PRIORITY_BATCH_TOKENS", "1.5")));
+        assertEquals("RERANK_PRIORITY_WINDOW: expected a number of seconds, got 'x'",
+                error(Map.of("RERANK_PRIORITY_WINDOW", "x")));
+        assertEquals("--rerank-priority-window: missing value", error("--rerank-priority-window"));
+        // They are server flags: no per-model forms.
+        assertEquals("unknown flag --embed-rerank-priority-window", error("--embed-rerank-priority-window", "1"));
+    }
+
+    @Test
     void serverFlagsInBothSpellings() {
         ServerConfig c = parse("--hostname", "127.0.0.1", "-p", "8080", "--embed-port=8081", "--rerank-port", "8082",
                 "--model-id", "/models/x", "--api-key=secret", "--payload-limit", "1000", "--json-output",
@@ -310,7 +350,7 @@ class FlagsTest {
         String help = Flags.help();
         List<String> server = List.of("hostname", "port", "embed-port", "rerank-port", "model-id", "embed-model",
                 "rerank-model", "api-key", "payload-limit", "json-output", "cors-allow-origin", "device",
-                "rerank-priority",
+                "rerank-priority", "rerank-priority-max-wait", "rerank-priority-batch-tokens", "rerank-priority-window",
                 "tokenization-workers", "shutdown-grace-period", "onnxruntime-native-path");
         List<String> model = List.of("revision", "served-model-name", "pooling", "max-concurrent-requests",
                 "max-batch-tokens", "max-batch-requests", "max-client-batch-size", "auto-truncate", "default-prompt",
@@ -333,6 +373,9 @@ class FlagsTest {
         for (String f : server) {
             assertEquals(1, serverSection.split("--" + f + " ", -1).length - 1, f);
         }
+        assertTrue(serverSection.contains("  --rerank-priority-max-wait <SECONDS>\n"
+                + "      Longest the embedder waits while reranker inputs are pending\n"
+                + "      [env: RERANK_PRIORITY_MAX_WAIT] [default: 0.05]\n"), serverSection);
     }
 
     /** Each option's "[default: …]" in --help, by flag name. */
@@ -355,13 +398,16 @@ class FlagsTest {
         Map<String, String> shown = helpDefaults();
         // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
         assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
-        assertEquals(28, shown.size(), shown::toString);
+        assertEquals(31, shown.size(), shown::toString);
         ServerConfig c = parse();
 
         // The numeric ones, against what parse() applies to an empty command line.
         Map<String, Function<ServerConfig, Number>> numeric = new LinkedHashMap<>();
         numeric.put("port", ServerConfig::port);
         numeric.put("payload-limit", ServerConfig::payloadLimit);
+        numeric.put("rerank-priority-max-wait", x -> seconds(x.rerankPriorityMaxWait()));
+        numeric.put("rerank-priority-batch-tokens", ServerConfig::rerankPriorityBatchTokens);
+        numeric.put("rerank-priority-window", x -> seconds(x.rerankPriorityWindow()));
         numeric.put("shutdown-grace-period", x -> seconds(x.shutdownGracePeriod()));
         numeric.put("max-concurrent-requests", x -> x.embed().maxConcurrentRequests());
         numeric.put("max-batch-tokens", x -> x.embed().maxBatchTokens());
