@@ -15,8 +15,9 @@ import io.tandem.ort.LargeStack;
 import io.tandem.ort.OrtRuntime;
 import io.tandem.server.config.ModelSettings;
 import io.tandem.server.config.ServerConfig;
-import io.tandem.server.core.InferenceRunner;
-import io.tandem.server.core.PriorityGate;
+import io.tandem.models.infer.Inference;
+import io.tandem.models.infer.PriorityGate;
+import io.tandem.models.infer.Tokenization;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.http.AccessFilter;
 import io.tandem.server.http.ErrorType;
@@ -35,7 +36,6 @@ import io.helidon.webserver.http.DirectHandlers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -50,13 +50,13 @@ public final class Tandem implements AutoCloseable {
 
     private final ServerConfig config;
     private final List<ServedModel> models;
-    private final InferenceRunner runner;
+    private final Tokenization tokenization;
     private final WebServer server;
 
-    private Tandem(ServerConfig config, List<ServedModel> models, InferenceRunner runner, WebServer server) {
+    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server) {
         this.config = config;
         this.models = models;
-        this.runner = runner;
+        this.tokenization = tokenization;
         this.server = server;
     }
 
@@ -66,10 +66,10 @@ public final class Tandem implements AutoCloseable {
         }
         MetricsRegistry registry = new MetricsRegistry();
         List<ServedModel> models = new ArrayList<>();
-        InferenceRunner runner = new InferenceRunner(config.tokenizationWorkers());
+        Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
         try {
-            onLargeStack(() -> loadModels(config, registry, models));
-            TeiRoutes routes = new TeiRoutes(runner, registry, models, config.tokenizationWorkers(), VERSION);
+            onLargeStack(() -> loadModels(config, registry, tokenization, models));
+            TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
             ServedModel embed = find(models, "embed");
             ServedModel rerank = find(models, "rerank");
             Surface root = new Surface(embed, rerank, rerank == null);
@@ -94,14 +94,14 @@ public final class Tandem implements AutoCloseable {
                 throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
                         + " (is the port in use?)");
             }
-            Tandem tandem = new Tandem(config, models, runner, server);
+            Tandem tandem = new Tandem(config, models, tokenization, server);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
                     + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : ""));
             return tandem;
         } catch (RuntimeException e) {
             models.forEach(ServedModel::close);
-            runner.close();
+            tokenization.close();
             throw e;
         }
     }
@@ -141,7 +141,8 @@ public final class Tandem implements AutoCloseable {
         });
     }
 
-    private static void loadModels(ServerConfig config, MetricsRegistry registry, List<ServedModel> models) {
+    private static void loadModels(ServerConfig config, MetricsRegistry registry, Tokenization tokenization,
+                                   List<ServedModel> models) {
         DeviceChoice device = DeviceChoice.parse(config.device());
         ModelSettings embed = config.embed();
         ModelSettings rerank = config.rerank();
@@ -163,30 +164,38 @@ public final class Tandem implements AutoCloseable {
         }
         // Two models share the device: the reranker's small, latency-bound batches go first.
         PriorityGate gate = rerankDir == null || !config.rerankPriority() ? null
-                : new PriorityGate(50, TimeUnit.MILLISECONDS, 4096, 1, TimeUnit.SECONDS);
-        models.add(load("embed", embedDir, embedName, embed, device, registry, ModelKind.EMBEDDER, gate));
+                : new PriorityGate(config.rerankPriorityMaxWait(), config.rerankPriorityBatchTokens(),
+                config.rerankPriorityWindow());
+        Serving serving = new Serving(device, registry, tokenization, gate);
+        models.add(load("embed", embedDir, embedName, embed, ModelKind.EMBEDDER, serving));
         if (rerankDir != null) {
-            models.add(load("rerank", rerankDir, rerank.servedModelName(), rerank, device, registry, null, gate));
+            models.add(load("rerank", rerankDir, rerank.servedModelName(), rerank, null, serving));
         }
         long total = 0;
         for (ServedModel m : models) {
-            long gpu = m.model().gpuMemoryAtLoad();
+            Model model = m.inference().model();
+            long gpu = model.gpuMemoryAtLoad();
             total += Math.max(gpu, 0);
-            if (gpu >= 0) {
-                m.metrics().setGpuMemoryBytes(gpu);
-            }
             LOG.info("model " + m.name() + " (" + m.role() + ", " + m.kind().name().toLowerCase() + ") on "
-                    + m.model().device() + (gpu >= 0 ? ", " + gpu / (1 << 20) + " MiB of GPU memory at load" : "")
-                    + (m.model().fallbackReason() != null ? ": " + m.model().fallbackReason() : ""));
+                    + model.device() + (gpu >= 0 ? ", " + gpu / (1 << 20) + " MiB of GPU memory at load" : "")
+                    + (model.fallbackReason() != null ? ": " + model.fallbackReason() : ""));
         }
         if (total > 0) {
             LOG.info("GPU memory taken by the models at load: " + total / (1 << 20) + " MiB in total");
         }
     }
 
+    /** What every served model shares: the device, the metrics registry, the tokenizer threads and the gate. */
+    private record Serving(DeviceChoice device, MetricsRegistry registry, Tokenization tokenization, PriorityGate gate) {
+    }
+
+    /**
+     * Loads a model folder or hub id, checks it fits its slot and its settings, and starts its
+     * inference core with its metrics.
+     */
     private static ServedModel load(String role, String dir, String servedName, ModelSettings settings,
-                                    DeviceChoice device, MetricsRegistry registry, ModelKind required,
-                                    PriorityGate gate) {
+                                    ModelKind required, Serving serving) {
+        DeviceChoice device = serving.device();
         if ("splade".equals(settings.pooling())) {
             // bge-m3's lexical weights come from its own head in Tandem's export, not from SPLADE.
             throw new ModelLoadException("--pooling splade is not supported: for bge-m3 sparse weights export the "
@@ -218,10 +227,15 @@ public final class Tandem implements AutoCloseable {
             LOG.warning("--dtype " + settings.dtype() + " is ignored: " + dir + " was exported as "
                     + model.descriptor().dtype() + " (export again with --fp16/--dynamo to change it)");
         }
-        String name = servedName != null ? servedName : dir;
-        LOG.info("loaded " + name + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
-        return new ServedModel(name, role, model, settings,
-                new TeiMetrics(registry, name, model.descriptor().maxInputLength()), gate);
+        LOG.info("loaded " + model.name() + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        TeiMetrics metrics = new TeiMetrics(serving.registry(), model.name(), model.descriptor().maxInputLength());
+        if (model.gpuMemoryAtLoad() >= 0) {
+            metrics.setGpuMemoryBytes(model.gpuMemoryAtLoad());
+        }
+        Inference inference = Inference.builder(model).settings(settings.inference()).listener(metrics)
+                .tokenization(serving.tokenization()).gate(serving.gate(), role.equals("rerank")).start();
+        metrics.trackQueueSize(inference::queueSize);
+        return new ServedModel(role, inference, settings);
     }
 
     /** Helidon answers 413 and 503 itself, before routing: in TEI's JSON error body here too. */
@@ -273,9 +287,9 @@ public final class Tandem implements AutoCloseable {
         server.stop();
         long deadline = config.shutdownGracePeriod().toNanos();
         for (ServedModel m : models) {
-            m.drain(deadline);
+            m.inference().drain(deadline);
         }
         models.forEach(ServedModel::close);
-        runner.close();
+        tokenization.close();
     }
 }

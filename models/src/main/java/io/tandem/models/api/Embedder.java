@@ -3,26 +3,24 @@ package io.tandem.models.api;
 import io.tandem.models.BuiltinModels;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
+import io.tandem.models.infer.Inference;
+import io.tandem.models.infer.InferenceListener;
+import io.tandem.models.infer.InferenceSettings;
+import io.tandem.models.infer.Request;
 import io.tandem.models.pipeline.EmbedOutput;
 import io.tandem.models.pipeline.EmbedderModel;
 import io.tandem.models.pipeline.Embedding;
 import io.tandem.models.pipeline.Model;
 import io.tandem.models.pipeline.SparseVector;
-import io.tandem.models.pipeline.VectorMath;
-import io.tandem.models.tokenize.Tokens;
-import io.tandem.models.tokenize.Truncation;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Text embeddings in-process, without HTTP: the same tokenizer, graph and heads as the server.
- * Inputs longer than the model's limit are truncated (right); lists are batched by length
- * under a token budget. Thread-safe; runs are serialised per model.
+ * Text embeddings in-process, without HTTP: a face over the same {@link Inference} core the
+ * server runs, so a list gets the server's batches and outputs. Inputs longer than the
+ * model's limit are truncated (right). Thread-safe: concurrent calls share the model's queue.
  *
  * <pre>{@code
  * try (Embedder embedder = Embedder.open(Path.of("/models/bge-m3"), ModelOptions.defaults())) {
@@ -33,24 +31,27 @@ import java.util.Set;
  */
 public final class Embedder implements AutoCloseable {
 
-    private static final int DEFAULT_BATCH_TOKENS = 16384;
-
+    private final Inference inference;
     private final EmbedderModel model;
-    private final int maxBatchTokens;
 
-    private Embedder(EmbedderModel model, int maxBatchTokens) {
-        this.model = model;
-        this.maxBatchTokens = maxBatchTokens;
+    private Embedder(Inference inference) {
+        this.inference = inference;
+        this.model = (EmbedderModel) inference.model();
     }
 
     /** A model folder in the Hugging Face layout (see the README's "Models"). */
     public static Embedder open(Path dir, ModelOptions options) {
+        return open(dir, options, InferenceSettings.library(), InferenceListener.NONE);
+    }
+
+    /** With the batch budget and a listener of one's own (batches formed, timings). */
+    public static Embedder open(Path dir, ModelOptions options, InferenceSettings settings, InferenceListener listener) {
         Model model = Model.load(dir.getFileName().toString(), dir, options);
-        if (!(model instanceof EmbedderModel embedder)) {
+        if (!(model instanceof EmbedderModel)) {
             model.close();
             throw new ModelLoadException(dir + " is not an embedding model");
         }
-        return new Embedder(embedder, DEFAULT_BATCH_TOKENS);
+        return new Embedder(Inference.builder(model).settings(settings).listener(listener).start());
     }
 
     /** The built-in BAAI bge-small-zh-v1.5. */
@@ -73,7 +74,7 @@ public final class Embedder implements AutoCloseable {
 
     /** L2-normalised dense vectors, in input order. */
     public List<float[]> embed(List<String> texts) {
-        return run(texts, EmbedOutput.DENSE).stream().map(e -> VectorMath.normalize(e.dense())).toList();
+        return run(texts, EmbedOutput.DENSE).stream().map(Embedding::dense).toList();
     }
 
     /** bge-m3 lexical weights (token id → weight), in input order. */
@@ -90,22 +91,12 @@ public final class Embedder implements AutoCloseable {
         if (!model.outputs().contains(output)) {
             throw new UnsupportedOperationException(model.name() + " has no " + output + " output");
         }
-        List<Tokens> rows = new ArrayList<>(texts.size());
-        for (String text : texts) {
-            rows.add(model.tokenizer().encode(text, Truncation.RIGHT));
-        }
-        Embedding[] out = new Embedding[rows.size()];
-        for (List<Integer> batch : Batches.plan(rows, maxBatchTokens)) {
-            List<Embedding> result = model.embed(batch.stream().map(rows::get).toList(), EnumSet.of(output));
-            for (int i = 0; i < batch.size(); i++) {
-                out[batch.get(i)] = result.get(i);
-            }
-        }
-        return Arrays.asList(out);
+        return inference.embed(new Request.Embed(Request.Inputs.texts(texts), Request.Truncate.DEFAULT, null, output,
+                true, null)).value();
     }
 
     @Override
     public void close() {
-        model.close();
+        inference.close();
     }
 }

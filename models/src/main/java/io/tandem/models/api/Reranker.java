@@ -3,20 +3,18 @@ package io.tandem.models.api;
 import io.tandem.models.ModelKind;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
-import io.tandem.models.pipeline.ClassifierModel;
+import io.tandem.models.infer.Inference;
+import io.tandem.models.infer.InferenceListener;
+import io.tandem.models.infer.InferenceSettings;
+import io.tandem.models.infer.Request;
 import io.tandem.models.pipeline.Model;
-import io.tandem.models.pipeline.VectorMath;
-import io.tandem.models.tokenize.Tokens;
-import io.tandem.models.tokenize.Truncation;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
- * A cross-encoder in-process: scores (query, text) pairs like the server's /rerank, with
- * pairs truncated longest-first to the model's limit and batched by length.
+ * A cross-encoder in-process: a face over the same {@link Inference} core as the server's
+ * /rerank, with pairs truncated longest-first to the model's limit and batched by length.
  *
  * <pre>{@code
  * try (Reranker reranker = Reranker.open(Path.of("/models/bge-reranker-base"), ModelOptions.defaults())) {
@@ -30,52 +28,43 @@ public final class Reranker implements AutoCloseable {
     public record Rank(int index, float score) {
     }
 
-    private static final int DEFAULT_BATCH_TOKENS = 16384;
+    private final Inference inference;
 
-    private final ClassifierModel model;
-
-    private Reranker(ClassifierModel model) {
-        this.model = model;
+    private Reranker(Inference inference) {
+        this.inference = inference;
     }
 
     public static Reranker open(Path dir, ModelOptions options) {
+        return open(dir, options, InferenceSettings.library(), InferenceListener.NONE);
+    }
+
+    /** With the batch budget and a listener of one's own (batches formed, timings). */
+    public static Reranker open(Path dir, ModelOptions options, InferenceSettings settings, InferenceListener listener) {
         Model model = Model.load(dir.getFileName().toString(), dir, options);
-        if (!(model instanceof ClassifierModel classifier) || model.descriptor().kind() != ModelKind.RERANKER) {
+        if (model.descriptor().kind() != ModelKind.RERANKER) {
             model.close();
             throw new ModelLoadException(dir + " is not a reranker (a one-label sequence classifier)");
         }
-        return new Reranker(classifier);
+        return new Reranker(Inference.builder(model).settings(settings).listener(listener).start());
     }
 
     /** Scores in input order. */
     public float[] score(String query, List<String> texts) {
-        List<Tokens> rows = new ArrayList<>(texts.size());
-        for (String text : texts) {
-            rows.add(model.tokenizer().encodePair(query, text, Truncation.RIGHT));
-        }
-        float[] scores = new float[rows.size()];
-        for (List<Integer> batch : Batches.plan(rows, DEFAULT_BATCH_TOKENS)) {
-            float[][] logits = model.classify(batch.stream().map(rows::get).toList());
-            for (int i = 0; i < batch.size(); i++) {
-                scores[batch.get(i)] = VectorMath.sigmoid(logits[i][0]);
-            }
+        float[] scores = new float[texts.size()];
+        for (Rank rank : rerank(query, texts)) {
+            scores[rank.index()] = rank.score();
         }
         return scores;
     }
 
     /** Texts by score, best first (ties: the higher index first, as TEI orders them). */
     public List<Rank> rerank(String query, List<String> texts) {
-        float[] scores = score(query, texts);
-        List<Rank> ranks = new ArrayList<>(scores.length);
-        for (int i = 0; i < scores.length; i++) {
-            ranks.add(new Rank(i, scores[i]));
-        }
-        ranks.sort(Comparator.comparingDouble(Rank::score).thenComparingInt(Rank::index).reversed());
-        return ranks;
+        return inference.rerank(new Request.Rerank(query, texts, Request.Truncate.DEFAULT, false)).value().stream()
+                .map(r -> new Rank(r.index(), r.score())).toList();
     }
 
     @Override
     public void close() {
-        model.close();
+        inference.close();
     }
 }

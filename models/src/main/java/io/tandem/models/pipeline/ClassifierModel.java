@@ -34,7 +34,13 @@ public final class ClassifierModel extends Model {
 
     /** Raw logits, one row per input. */
     public float[][] classify(List<Tokens> rows) {
-        OutputTensor out = run(rows, Set.of(logits)).get(logits);
+        return classify(prepare(rows));
+    }
+
+    /** Raw logits of a prepared batch, one row per input. */
+    public float[][] classify(PreparedBatch prepared) {
+        List<Tokens> rows = prepared.rows();
+        OutputTensor out = run(prepared, Set.of(logits)).get(logits);
         int labels = out.dim(1);
         float[][] result = new float[rows.size()][labels];
         for (int b = 0; b < rows.size(); b++) {

@@ -72,6 +72,16 @@ public final class EmbedderModel extends Model {
         embed(List.of(tokenizer().encode("warm up", Truncation.RIGHT)), outputs());
     }
 
+    /** Whether dense vectors are pooled here (from last_hidden_state) rather than in the graph. */
+    public boolean poolsHere() {
+        return pooledOutput == null;
+    }
+
+    /** The graph output dense vectors come from. */
+    public String denseOutput() {
+        return pooledOutput != null ? pooledOutput : hiddenOutput;
+    }
+
     /** Size of the dense vector. */
     public int dimensions() {
         return dimensions;
@@ -104,11 +114,18 @@ public final class EmbedderModel extends Model {
 
     /** Runs one batch and computes the asked outputs for every row. */
     public List<Embedding> embed(List<Tokens> rows, Set<EmbedOutput> wanted) {
+        return embed(prepare(rows), wanted);
+    }
+
+    /** Runs a prepared batch and computes the asked outputs for every row. */
+    public List<Embedding> embed(PreparedBatch prepared, Set<EmbedOutput> wanted) {
+        List<Tokens> rows = prepared.rows();
         Set<String> fetch = new HashSet<>();
         boolean dense = wanted.contains(EmbedOutput.DENSE);
         boolean tokens = wanted.contains(EmbedOutput.TOKENS);
         boolean sparse = wanted.contains(EmbedOutput.SPARSE);
         if (sparse && sparseOutput == null || tokens && !hasTokenVectors()) {
+            prepared.discard();
             throw new IllegalArgumentException("model " + name() + " does not have the outputs " + wanted);
         }
         if (dense) {
@@ -120,7 +137,7 @@ public final class EmbedderModel extends Model {
         if (sparse) {
             fetch.add(sparseOutput);
         }
-        Ran out = run(rows, fetch);
+        Ran out = run(prepared, fetch);
         Embedding[] result = new Embedding[rows.size()];
         for (int b = 0; b < rows.size(); b++) {
             int length = rows.get(b).length();

@@ -7,5 +7,5 @@ package io.tandem.models.pipeline;
  * @param tokens per-token vectors (ColBERT, normalised; or raw hidden states)
  * @param sparse lexical weights
  */
-public record Embedding(float[] dense, float[][] tokens, SparseVector sparse) {
+public record Embedding(float[] dense, float[][] tokens, SparseVector sparse) implements ModelOutput {
 }

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -33,7 +35,12 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private final ModelDescriptor descriptor;
     private final TextTokenizer tokenizer;
     private final InferenceSession session;
-    private final InputBuffers buffers;
+    /**
+     * Two sets of input buffers: the next batch is filled while the current one runs (see
+     * {@link #prepare}); a third prepare waits until a run gives its set back.
+     */
+    private final BlockingQueue<InputBuffers> freeBuffers = new ArrayBlockingQueue<>(2);
+    private final boolean packed;
     private volatile long shrinkAbove = Long.MAX_VALUE;
     private volatile BooleanSupplier idleAfterBatch = () -> true;
     private long gpuMemoryAtLoad = -1;
@@ -44,7 +51,10 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         this.descriptor = descriptor;
         this.tokenizer = tokenizer;
         this.session = session;
-        this.buffers = InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId());
+        InputBuffers buffers = InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId());
+        freeBuffers.add(buffers);
+        freeBuffers.add(InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId()));
+        this.packed = buffers instanceof PackedInputs;
         for (String input : session.inputNames()) {
             if (!buffers.inputNames().contains(input)) {
                 throw new ModelLoadException("model " + name + ": unsupported graph input '" + input
@@ -83,6 +93,12 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             Model model = descriptor.isClassifier()
                     ? new ClassifierModel(name, files, descriptor, tokenizer, session)
                     : new EmbedderModel(name, files, descriptor, tokenizer, session);
+            if (options.pooling() != null && model instanceof EmbedderModel e && !e.poolsHere()) {
+                // The export baked its pooling into the graph; honouring the flag would take another export.
+                throw new ModelLoadException("model " + name + ": --pooling " + options.pooling().teiName()
+                        + " cannot apply: the graph outputs a pooled vector (" + e.denseOutput() + "); export it with "
+                        + "last_hidden_state (models/export/tandem_export.py export-plain) to choose the pooling");
+            }
             model.warmUp();
             OptionalLong after = GpuMemory.get().used(deviceId);
             if (session.device().startsWith("cuda") && before.isPresent() && after.isPresent()) {
@@ -153,7 +169,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
 
     /** Whether the graph takes padding-free batches (cost = real tokens, not rows × longest). */
     public boolean packed() {
-        return buffers instanceof PackedInputs;
+        return packed;
     }
 
     /** The graph's outputs for one batch, with where each row's tokens landed in them. */
@@ -164,11 +180,38 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         }
     }
 
-    /** Fills the reusable buffers with the rows and runs the graph for the given outputs. */
-    protected synchronized Ran run(List<Tokens> rows, Set<String> outputs) {
-        Batch batch = buffers.fill(rows);
-        boolean shrink = batch.cost() > shrinkAbove && idleAfterBatch.getAsBoolean();
-        return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
+    /**
+     * Builds a batch's graph inputs in one of the model's two buffer sets, so it can be done
+     * while another batch runs; the set is given back by {@link #run} or
+     * {@link PreparedBatch#discard()}.
+     */
+    public PreparedBatch prepare(List<Tokens> rows) {
+        InputBuffers buffers;
+        try {
+            buffers = freeBuffers.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for input buffers", e);
+        }
+        try {
+            return new PreparedBatch(rows, buffers.fill(rows), () -> freeBuffers.add(buffers));
+        } catch (RuntimeException | Error e) {
+            freeBuffers.add(buffers);
+            throw e;
+        }
+    }
+
+    /** Runs a prepared batch for the given outputs, then gives its buffers back. */
+    protected Ran run(PreparedBatch prepared, Set<String> outputs) {
+        try {
+            Batch batch = prepared.batch();
+            boolean shrink = batch.cost() > shrinkAbove && idleAfterBatch.getAsBoolean();
+            synchronized (this) {
+                return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
+            }
+        } finally {
+            prepared.discard();
+        }
     }
 
     @Override

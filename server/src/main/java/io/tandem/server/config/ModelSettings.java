@@ -1,5 +1,7 @@
 package io.tandem.server.config;
 
+import io.tandem.models.infer.InferenceSettings;
+
 /**
  * Settings for one served model. Each may be given generally ({@code --max-batch-tokens}) or for
  * one model ({@code --embed-max-batch-tokens}); see {@link Flags}.
@@ -25,6 +27,13 @@ public record ModelSettings(
         String defaultPromptName,
         Long gpuMemLimit,
         String dtype) {
+
+    /** The limits and defaults the inference core applies. */
+    public InferenceSettings inference() {
+        return new InferenceSettings(maxConcurrentRequests, maxBatchTokens,
+                maxBatchRequests == null ? Integer.MAX_VALUE : maxBatchRequests, maxClientBatchSize, autoTruncate,
+                defaultPrompt, defaultPromptName);
+    }
 
     /** The same settings for the revision actually served (a hub model's resolved commit). */
     public ModelSettings withRevision(String resolved) {

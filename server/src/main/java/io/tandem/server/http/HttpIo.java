@@ -11,10 +11,11 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import io.tandem.models.infer.Answer;
+import io.tandem.models.infer.Timings;
+
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Bytes in and out: bodies are read and written with our own mapper, never through Helidon's
@@ -36,37 +37,35 @@ public final class HttpIo {
             type = ""; // a Content-Type Helidon cannot parse is not JSON's either
         }
         if (!type.equals("application/json") && !type.endsWith("+json")) {
-            throw new TeiError(415, ErrorType.Validation, "Expected request with `Content-Type: application/json`",
-                    "validation");
+            throw new TeiError(415, ErrorType.Validation, "Expected request with `Content-Type: application/json`");
         }
         try (InputStream in = req.content().inputStream()) {
             JsonNode node = JSON.readTree(in);
             // An empty body reads as a MissingNode (Jackson 2.10+), not null.
             if (node == null || node.isMissingNode()) {
                 throw new TeiError(400, ErrorType.Validation,
-                        "Failed to parse the request body as JSON: EOF while parsing a value", "validation");
+                        "Failed to parse the request body as JSON: EOF while parsing a value");
             }
             if (hasLoneSurrogate(node)) {
                 // Not text in any Unicode encoding; TEI's serde_json refuses it the same way.
                 throw new TeiError(400, ErrorType.Validation,
-                        "Failed to parse the request body as JSON: lone surrogate in a string", "validation");
+                        "Failed to parse the request body as JSON: lone surrogate in a string");
             }
             return node;
         } catch (TeiError e) {
             throw e;
         } catch (JacksonException e) {
             throw new TeiError(400, ErrorType.Validation,
-                    "Failed to parse the request body as JSON: " + e.getOriginalMessage(), "validation");
+                    "Failed to parse the request body as JSON: " + e.getOriginalMessage());
         } catch (RequestException e) {
             // A chunked body that outgrows --payload-limit is only found out while reading it.
             if (e.status().code() == 413) {
-                throw new TeiError(413, ErrorType.Validation, "Failed to buffer the request body: length limit exceeded",
-                        "validation");
+                throw new TeiError(413, ErrorType.Validation, "Failed to buffer the request body: length limit exceeded");
             }
-            throw new TeiError(400, ErrorType.Validation, "Failed to read the request body", "validation");
+            throw new TeiError(400, ErrorType.Validation, "Failed to read the request body");
         } catch (IOException | RuntimeException e) {
             // e.g. a broken chunk header (Helidon throws NumberFormatException from the entity stream)
-            throw new TeiError(400, ErrorType.Validation, "Failed to read the request body", "validation");
+            throw new TeiError(400, ErrorType.Validation, "Failed to read the request body");
         }
     }
 
@@ -118,33 +117,31 @@ public final class HttpIo {
         res.send(bytes);
     }
 
-    /** TEI's error body; the OpenAI routes use OpenAI's shape instead. */
-    public static void sendError(ServerResponse res, TeiError error, boolean openAi) {
-        if (openAi) {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("message", error.getMessage());
-            body.put("code", error.status());
-            body.put("type", error.type().name());
-            send(res, error.status(), body);
-        } else {
-            send(res, error.status(), teiBody(error.getMessage(), error.type()));
-        }
+    /** A served request's answer with TEI's x-compute-* and x-*-time headers. */
+    public static void sendAnswer(ServerResponse res, Answer<?> answer, Object body) {
+        Timings t = answer.timings();
+        res.header(HeaderNames.create("x-compute-type"), "gpu+optimized");
+        res.header(HeaderNames.create("x-compute-time"), Long.toString(t.total().toMillis()));
+        res.header(HeaderNames.create("x-compute-characters"), Long.toString(answer.characters()));
+        res.header(HeaderNames.create("x-compute-tokens"), Long.toString(answer.tokens()));
+        res.header(HeaderNames.create("x-total-time"), Long.toString(t.total().toMillis()));
+        res.header(HeaderNames.create("x-tokenization-time"), Long.toString(t.tokenization().toMillis()));
+        res.header(HeaderNames.create("x-queue-time"), Long.toString(t.queue().toMillis()));
+        res.header(HeaderNames.create("x-inference-time"), Long.toString(t.inference().toMillis()));
+        send(res, 200, body);
+    }
+
+    /** TEI's error body, or OpenAI's shape for the OpenAI routes. */
+    public static void sendError(ServerResponse res, int status, ErrorType type, String message, boolean openAi) {
+        send(res, status, openAi ? new Bodies.OpenAiError(message, status, type.name()) : new Bodies.TeiError(message, type));
     }
 
     /** TEI's error body as bytes, for responses Helidon makes before routing (413, 503). */
     public static byte[] errorBytes(String message, ErrorType type) {
         try {
-            return JSON.writeValueAsBytes(teiBody(message, type));
+            return JSON.writeValueAsBytes(new Bodies.TeiError(message, type));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** {@code {"error", "error_type"}}, ordered as TEI writes it (Map.of would iterate in a random order). */
-    private static Map<String, Object> teiBody(String message, ErrorType type) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("error", message);
-        body.put("error_type", type.name());
-        return body;
     }
 }

@@ -1,12 +1,14 @@
 package io.tandem.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tandem.models.infer.Request;
+import io.tandem.models.pipeline.EmbedOutput;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Request bodies of TEI's routes, parsed from JSON trees with TEI's rules (untagged unions,
+ * Request bodies of TEI's routes, parsed from JSON trees into the core's requests with TEI's rules (untagged unions,
  * defaults, unknown fields ignored) and TEI-like messages for shapes that do not fit.
  */
 public final class Requests {
@@ -14,55 +16,25 @@ public final class Requests {
     private Requests() {
     }
 
-    /** One input: a text, or caller-made token ids. */
-    public record Input(String text, long[] ids) {
-        public int characters() {
-            return text != null ? text.codePointCount(0, text.length()) : ids.length;
-        }
+    /** /rerank: the core's request, and whether the answer repeats the texts. */
+    public record Rerank(Request.Rerank request, boolean returnText) {
     }
 
-    /** TEI's {@code Input}: one input, or a batch (which keeps the outer list in responses). */
-    public record Inputs(List<Input> items, boolean batch) {
+    /** The OpenAI route: the core's request, and whether vectors go out as base64. */
+    public record OpenAi(Request.Embed request, boolean base64) {
     }
 
-    /** Truncation as asked: {@code truncate} null means the server's auto-truncate. */
-    public record Truncate(Boolean truncate, boolean left) {
-    }
-
-    public record Embed(Inputs inputs, Truncate truncate, String promptName, boolean normalize, Integer dimensions) {
-    }
-
-    public record EmbedAll(Inputs inputs, Truncate truncate, String promptName) {
-    }
-
-    public record Rerank(String query, List<String> texts, Truncate truncate, boolean rawScores, boolean returnText) {
-    }
-
-    /** Each item is one text or a (text, text_pair). */
-    public record Predict(List<List<String>> items, boolean batch, Truncate truncate, boolean rawScores) {
-    }
-
-    public record Similarity(String source, List<String> sentences, Truncate truncate, String promptName) {
-    }
-
-    public record Tokenize(List<String> inputs, boolean batch, boolean addSpecialTokens, String promptName) {
-    }
-
-    public record Decode(List<long[]> ids, boolean skipSpecialTokens) {
-    }
-
-    public record OpenAi(Inputs input, boolean base64, Integer dimensions) {
-    }
-
-    public static Embed embed(JsonNode body) {
+    public static Request.Embed embed(JsonNode body) {
         requireObject(body);
-        return new Embed(inputs(body, "inputs"), truncate(body), optString(body, "prompt_name"),
-                bool(body, "normalize", true), optUnsigned(body, "dimensions"));
+        return new Request.Embed(inputs(body, "inputs"), truncate(body), optString(body, "prompt_name"),
+                EmbedOutput.DENSE, bool(body, "normalize", true), optUnsigned(body, "dimensions"));
     }
 
-    public static EmbedAll embedAll(JsonNode body) {
+    /** /embed_all and /embed_sparse: no normalize or dimensions. */
+    public static Request.Embed embedAll(JsonNode body, EmbedOutput output) {
         requireObject(body);
-        return new EmbedAll(inputs(body, "inputs"), truncate(body), optString(body, "prompt_name"));
+        return new Request.Embed(inputs(body, "inputs"), truncate(body), optString(body, "prompt_name"), output, false,
+                null);
     }
 
     public static Rerank rerank(JsonNode body) {
@@ -79,10 +51,11 @@ public final class Requests {
             }
             list.add(t.asText());
         }
-        return new Rerank(query, list, truncate(body), bool(body, "raw_scores", false), bool(body, "return_text", false));
+        return new Rerank(new Request.Rerank(query, list, truncate(body), bool(body, "raw_scores", false)),
+                bool(body, "return_text", false));
     }
 
-    public static Predict predict(JsonNode body) {
+    public static Request.Predict predict(JsonNode body) {
         requireObject(body);
         JsonNode inputs = required(body, "inputs");
         List<List<String>> items = new ArrayList<>();
@@ -104,10 +77,10 @@ public final class Requests {
         } else {
             throw TeiError.shape("inputs: invalid length 0, expected 1 or 2 strings or a batch of them");
         }
-        return new Predict(items, batch, truncate(body), bool(body, "raw_scores", false));
+        return new Request.Predict(items, batch, truncate(body), bool(body, "raw_scores", false));
     }
 
-    public static Similarity similarity(JsonNode body) {
+    public static Request.Similarity similarity(JsonNode body) {
         requireObject(body);
         JsonNode inputs = required(body, "inputs");
         if (!inputs.isObject()) {
@@ -120,7 +93,7 @@ public final class Requests {
         }
         List<String> list = stringList(sentences, 0, Integer.MAX_VALUE, "sentences");
         JsonNode parameters = body.path("parameters");
-        Truncate truncate = new Truncate(null, false);
+        Request.Truncate truncate = Request.Truncate.DEFAULT;
         String prompt = null;
         if (parameters.isObject()) {
             truncate = truncate(parameters);
@@ -128,10 +101,10 @@ public final class Requests {
         } else if (!parameters.isMissingNode() && !parameters.isNull()) {
             throw TeiError.shape("parameters: invalid type: " + describe(parameters) + ", expected struct");
         }
-        return new Similarity(source, list, truncate, prompt);
+        return new Request.Similarity(source, list, truncate, prompt);
     }
 
-    public static Tokenize tokenize(JsonNode body) {
+    public static Request.Tokenize tokenize(JsonNode body) {
         requireObject(body);
         JsonNode inputs = required(body, "inputs");
         List<String> list;
@@ -145,10 +118,10 @@ public final class Requests {
         } else {
             throw TeiError.shape("inputs: data did not match any variant of untagged enum TokenizeInput");
         }
-        return new Tokenize(list, batch, bool(body, "add_special_tokens", true), optString(body, "prompt_name"));
+        return new Request.Tokenize(list, batch, bool(body, "add_special_tokens", true), optString(body, "prompt_name"));
     }
 
-    public static Decode decode(JsonNode body) {
+    public static Request.Decode decode(JsonNode body) {
         requireObject(body);
         JsonNode ids = required(body, "ids");
         List<long[]> list = new ArrayList<>();
@@ -161,43 +134,46 @@ public final class Requests {
         } else {
             throw untagged("ids", "InputIds");
         }
-        return new Decode(list, bool(body, "skip_special_tokens", true));
+        return new Request.Decode(list, bool(body, "skip_special_tokens", true));
     }
 
     public static OpenAi openAi(JsonNode body) {
         requireObject(body);
-        Inputs input = inputs(body, "input");
+        Request.Inputs input = inputs(body, "input");
         String format = body.path("encoding_format").isMissingNode() || body.path("encoding_format").isNull()
                 ? "float" : body.path("encoding_format").asText(null);
         if (!"float".equals(format) && !"base64".equals(format)) {
             throw TeiError.shape("encoding_format: unknown variant `" + body.path("encoding_format")
                     + "`, expected `float` or `base64`");
         }
-        return new OpenAi(input, "base64".equals(format), optUnsigned(body, "dimensions"));
+        // OpenAI's vectors are always normalised.
+        Request.Embed request = new Request.Embed(input, Request.Truncate.DEFAULT, null, EmbedOutput.DENSE, true,
+                optUnsigned(body, "dimensions"));
+        return new OpenAi(request, "base64".equals(format));
     }
 
     /** TEI's untagged Input: a string, one id list, or a batch of strings and id lists. */
-    static Inputs inputs(JsonNode body, String field) {
+    static Request.Inputs inputs(JsonNode body, String field) {
         JsonNode node = required(body, field);
         if (node.isTextual()) {
-            return new Inputs(List.of(new Input(node.asText(), null)), false);
+            return new Request.Inputs(List.of(Request.Input.text(node.asText())), false);
         }
         if (!node.isArray()) {
             throw untagged(field, "Input");
         }
         var ids = idList(node, field);
         if (ids.isPresent()) {
-            return new Inputs(List.of(new Input(null, ids.get())), false);
+            return new Request.Inputs(List.of(new Request.Input(null, ids.get())), false);
         }
-        List<Input> items = new ArrayList<>(node.size());
+        List<Request.Input> items = new ArrayList<>(node.size());
         for (JsonNode item : node) {
             if (item.isTextual()) {
-                items.add(new Input(item.asText(), null));
+                items.add(Request.Input.text(item.asText()));
             } else {
-                items.add(new Input(null, idList(item, field).orElseThrow(() -> untagged(field, "Input"))));
+                items.add(new Request.Input(null, idList(item, field).orElseThrow(() -> untagged(field, "Input"))));
             }
         }
-        return new Inputs(items, true);
+        return new Request.Inputs(items, true);
     }
 
     /** An array of u32, or empty when the node is not one. */
@@ -216,7 +192,7 @@ public final class Requests {
         return java.util.Optional.of(ids);
     }
 
-    private static Truncate truncate(JsonNode body) {
+    private static Request.Truncate truncate(JsonNode body) {
         JsonNode t = body.path("truncate");
         Boolean truncate = null;
         if (t.isBoolean()) {
@@ -235,7 +211,7 @@ public final class Requests {
                         + "`, expected one of `Left`, `Right`, `left`, `right`");
             }
         }
-        return new Truncate(truncate, left);
+        return new Request.Truncate(truncate, left);
     }
 
     private static List<String> stringList(JsonNode array, int min, int max, String field) {

@@ -1,10 +1,14 @@
 package io.tandem.server.metrics;
 
-import java.time.Duration;
-import java.util.EnumMap;
+import io.tandem.models.infer.InferenceError;
+import io.tandem.models.infer.InferenceListener;
+import io.tandem.models.infer.Timings;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
-import java.util.function.LongSupplier;
 
 /**
  * TEI's {@code te_*} metrics for one served model, with TEI's names, labels and buckets, so
@@ -14,34 +18,24 @@ import java.util.function.LongSupplier;
  * <p>All series are registered up front, so every name renders from the first scrape on (TEI
  * shows nothing until the first request; nobody relies on that).
  */
-public final class TeiMetrics {
-    /** The {@code err} label of {@code te_request_failure}. */
-    public enum Failure {
-        VALIDATION, BATCH_SIZE, MODEL_TYPE, OVERLOADED, TOKENIZATION, INFERENCE, DROPPED;
-
-        public String label() {
-            return name().toLowerCase();
-        }
-    }
-
-    /** Where one request's (or one input's) time went. For batch requests TEI reports means. */
-    public record Timings(Duration total, Duration tokenization, Duration queue, Duration inference) {}
+public final class TeiMetrics implements InferenceListener {
+    /** The {@code err} label of inputs dropped because their request had gone. */
+    private static final String DROPPED = "dropped";
 
     private static final String MODEL = "model";
 
-    private final String modelName;
     private final Counter requestSingle;
     private final Counter requestBatch;
     private final Counter successSingle;
     private final Counter successBatch;
-    private final Map<Failure, Counter> failures = new EnumMap<>(Failure.class);
+    /** By {@code err} label, in the order TEI lists them. */
+    private final Map<String, Counter> failures = new LinkedHashMap<>();
     private final Counter embedCount;
     private final Counter embedSuccess;
     private final Counter predictCount;
     private final Counter predictSuccess;
     private final Gauge queueSize;
     private final Gauge gpuMemory;
-    private final Gauge batchInflight;
     private final Stage request;
     private final Stage embed;
     private final Stage predict;
@@ -59,7 +53,6 @@ public final class TeiMetrics {
     }
 
     public TeiMetrics(MetricsRegistry reg, String modelName, int maxInputLength) {
-        this.modelName = modelName;
         String m = modelName;
 
         String rc = "Inference requests received";
@@ -68,9 +61,16 @@ public final class TeiMetrics {
         String rs = "Inference requests that succeeded";
         successSingle = reg.counter("te_request_success", rs, MODEL, m, "method", "single");
         successBatch = reg.counter("te_request_success", rs, MODEL, m, "method", "batch");
-        for (Failure f : Failure.values()) {
-            failures.put(f, reg.counter("te_request_failure", "Failed requests and dropped inputs, by cause",
-                    MODEL, m, "err", f.label()));
+        List<String> labels = new ArrayList<>();
+        for (InferenceError.Kind kind : InferenceError.Kind.values()) {
+            if (kind.failureLabel() != null && !labels.contains(kind.failureLabel())) {
+                labels.add(kind.failureLabel());
+            }
+        }
+        labels.add(DROPPED);
+        for (String label : labels) {
+            failures.put(label, reg.counter("te_request_failure", "Failed requests and dropped inputs, by cause",
+                    MODEL, m, "err", label));
         }
         embedCount = reg.counter("te_embed_count", "Inputs sent to embedding", MODEL, m);
         embedSuccess = reg.counter("te_embed_success", "Inputs embedded successfully", MODEL, m);
@@ -79,7 +79,6 @@ public final class TeiMetrics {
 
         queueSize = reg.gauge("te_queue_size", "Entries waiting in the batching queue", MODEL, m);
         gpuMemory = reg.gauge("tandem_gpu_memory_bytes", "GPU memory held by this model's session", MODEL, m);
-        batchInflight = reg.gauge("tandem_batch_inflight", "Batches handed to the backend and not yet finished", MODEL, m);
 
         double[] d = durationBuckets();
         request = stage(reg, "te_request", "per HTTP request (means for batches)", d, m);
@@ -101,50 +100,44 @@ public final class TeiMetrics {
                 reg.histogram(prefix + "_inference_duration", "Inference seconds " + what, d, MODEL, m));
     }
 
-    public String modelName() {
-        return modelName;
-    }
-
+    @Override
     public void requestStarted(boolean batch) {
         (batch ? requestBatch : requestSingle).inc();
     }
 
+    @Override
     public void requestSucceeded(boolean batch, Timings t) {
         (batch ? successBatch : successSingle).inc();
         request.observe(t);
     }
 
-    public void requestFailed(Failure f) {
-        failures.get(f).inc();
+    @Override
+    public void requestFailed(InferenceError.Kind kind) {
+        failures.get(kind.failureLabel()).inc();
     }
 
-    public void embedStarted() {
-        embedCount.inc();
+    @Override
+    public void inputStarted(boolean embed) {
+        (embed ? embedCount : predictCount).inc();
     }
 
-    public void embedSucceeded(Timings t) {
-        embedSuccess.inc();
-        embed.observe(t);
-    }
-
-    public void predictStarted() {
-        predictCount.inc();
-    }
-
-    public void predictSucceeded(Timings t) {
-        predictSuccess.inc();
-        predict.observe(t);
-    }
-
-    /** One input's token count after truncation. */
-    public void inputLength(int tokens) {
+    @Override
+    public void inputSucceeded(boolean embed, int tokens, Timings t) {
         inputLength.observe(tokens);
+        (embed ? embedSuccess : predictSuccess).inc();
+        (embed ? this.embed : predict).observe(t);
     }
 
-    /** {@code tokens} is the sum of entry lengths, even where the backend pads (as TEI counts it). */
-    public void batchFormed(int size, int tokens) {
-        batchSize.observe(size);
-        batchTokens.observe(tokens);
+    /** The batch's size and the sum of its rows' lengths, even where the backend pads (as TEI counts it). */
+    @Override
+    public void batchFormed(List<Integer> rowLengths) {
+        batchSize.observe(rowLengths.size());
+        batchTokens.observe(rowLengths.stream().mapToInt(Integer::intValue).sum());
+    }
+
+    @Override
+    public void inputDropped() {
+        failures.get(DROPPED).inc();
     }
 
     public void trackQueueSize(IntSupplier size) {
@@ -155,20 +148,8 @@ public final class TeiMetrics {
         queueSize.set(size);
     }
 
-    public void trackGpuMemory(LongSupplier bytes) {
-        gpuMemory.track(bytes::getAsLong);
-    }
-
     public void setGpuMemoryBytes(long bytes) {
         gpuMemory.set(bytes);
-    }
-
-    public void batchDispatched() {
-        batchInflight.inc();
-    }
-
-    public void batchCompleted() {
-        batchInflight.dec();
     }
 
     /**

@@ -3,21 +3,20 @@ package io.tandem.server.hardening;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.helidon.webserver.WebServer;
 import io.tandem.models.ModelOptions;
-import io.tandem.models.pipeline.EmbedOutput;
-import io.tandem.models.pipeline.EmbedderModel;
-import io.tandem.models.pipeline.Embedding;
+import io.tandem.models.infer.BatchQueue;
+import io.tandem.models.infer.BatchRunner;
+import io.tandem.models.infer.Inference;
+import io.tandem.models.infer.ItemResult;
+import io.tandem.models.infer.QueuedItem;
+import io.tandem.models.infer.Tokenization;
 import io.tandem.models.pipeline.Model;
+import io.tandem.models.pipeline.ModelOutput;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.ort.DeviceChoice;
 import io.tandem.ort.InferenceException;
 import io.tandem.server.config.Flags;
 import io.tandem.server.config.ServerConfig;
-import io.tandem.server.core.BatchQueue;
-import io.tandem.server.core.InferenceRunner;
-import io.tandem.server.core.ItemResult;
-import io.tandem.server.core.QueuedItem;
 import io.tandem.server.core.ServedModel;
-import io.tandem.server.core.ServedModelSeam;
 import io.tandem.server.http.Surface;
 import io.tandem.server.http.TeiRoutes;
 import io.tandem.server.metrics.MetricsRegistry;
@@ -26,10 +25,8 @@ import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpClient;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -50,12 +47,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BackendFailureTest {
 
+    private static final BatchQueue.Budget BUDGET = new BatchQueue.Budget(1000, Integer.MAX_VALUE, false);
+
     private static Tokens tokens(long... ids) {
         return new Tokens(ids, new long[ids.length], false);
     }
 
     /** Sums the ids of each row; ids 999 fail the batch with an exception, 998 with an Error. */
-    private static List<Long> sums(List<QueuedItem<Void, Long>> batch) {
+    private static BatchRunner.Prepared<Long> sums(List<QueuedItem<Void, Long>> batch) {
+        return () -> sumsNow(batch);
+    }
+
+    private static List<Long> sumsNow(List<QueuedItem<Void, Long>> batch) {
         List<Long> out = new ArrayList<>();
         for (QueuedItem<Void, Long> item : batch) {
             long sum = 0;
@@ -78,20 +81,22 @@ class BackendFailureTest {
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch hold = new CountDownLatch(1);
         AtomicInteger batches = new AtomicInteger();
-        try (BatchQueue<Void, Long> queue = new BatchQueue<>("q", batch -> {
+        try (BatchQueue<Void, Long> queue = new BatchQueue<>("q", batch -> () -> {
             if (batches.incrementAndGet() == 1) {
                 started.countDown();
                 await(hold); // keep the thread busy so the next inputs queue up into one batch
             }
-            return sums(batch);
-        }, 1000, null, new BatchQueue.Listener() {
+            return sumsNow(batch);
+        }, BUDGET, new BatchQueue.Listener() {
         })) {
             CompletableFuture<ItemResult<Long>> first = queue.submit(tokens(1, 2), null);
             await(started);
             // These three wait together and form the second batch, which the bad input fails.
-            CompletableFuture<ItemResult<Long>> good1 = queue.submit(tokens(3), null);
-            CompletableFuture<ItemResult<Long>> bad = queue.submit(tokens(999), null);
-            CompletableFuture<ItemResult<Long>> good2 = queue.submit(tokens(4), null);
+            List<CompletableFuture<ItemResult<Long>>> second = queue.submitAll(
+                    List.of(tokens(3), tokens(999), tokens(4)), null);
+            CompletableFuture<ItemResult<Long>> good1 = second.get(0);
+            CompletableFuture<ItemResult<Long>> bad = second.get(1);
+            CompletableFuture<ItemResult<Long>> good2 = second.get(2);
             hold.countDown();
             assertEquals(3L, first.get(10, TimeUnit.SECONDS).value());
             for (CompletableFuture<ItemResult<Long>> f : List.of(good1, bad, good2)) {
@@ -105,7 +110,7 @@ class BackendFailureTest {
 
     @Test
     void theBatchThreadSurvivesAnError() throws Exception {
-        try (BatchQueue<Void, Long> queue = new BatchQueue<>("q", BackendFailureTest::sums, 1000, null,
+        try (BatchQueue<Void, Long> queue = new BatchQueue<>("q", BackendFailureTest::sums, BUDGET,
                 new BatchQueue.Listener() {
                 })) {
             for (int i = 0; i < 3; i++) {
@@ -129,24 +134,29 @@ class BackendFailureTest {
         ServerConfig config = Flags.parse(new String[] {"--device", "cpu"}, Map.of());
         MetricsRegistry registry = new MetricsRegistry();
         ModelOptions cpu = new ModelOptions(DeviceChoice.CPU, null, null, 0);
-        EmbedderModel m3 = (EmbedderModel) Model.load("m3-tiny", Hardening.M3_TINY, cpu);
+        Model m3 = Model.load("m3-tiny", Hardening.M3_TINY, cpu);
         Model reranker = Model.load("reranker-tiny", Hardening.RERANKER_TINY, cpu);
         AtomicBoolean broken = new AtomicBoolean();
         AtomicInteger failedBatches = new AtomicInteger();
-        ServedModel embed = ServedModelSeam.embedder("m3-tiny", m3, config.embed(),
-                new TeiMetrics(registry, "m3-tiny", m3.descriptor().maxInputLength()), batch -> {
-                    if (broken.get()) {
-                        failedBatches.incrementAndGet();
-                        throw new InferenceException("CUDA failure 999: device lost");
-                    }
-                    Set<EmbedOutput> want = EnumSet.noneOf(EmbedOutput.class);
-                    batch.forEach(i -> want.addAll(i.want()));
-                    return m3.embed(batch.stream().map(QueuedItem::tokens).toList(), want);
-                });
-        ServedModel rerank = new ServedModel("reranker-tiny", "rerank", reranker, config.rerank(),
-                new TeiMetrics(registry, "reranker-tiny", reranker.descriptor().maxInputLength()));
-        InferenceRunner runner = new InferenceRunner(1);
-        TeiRoutes routes = new TeiRoutes(runner, registry, List.of(embed, rerank), 1, "test");
+        Tokenization tokenization = new Tokenization(1);
+        ServedModel embed = new ServedModel("embed", Inference.builder(m3).settings(config.embed().inference())
+                .listener(new TeiMetrics(registry, "m3-tiny", m3.descriptor().maxInputLength()))
+                .tokenization(tokenization)
+                .wrapRunner(real -> batch -> {
+                    BatchRunner.Prepared<ModelOutput> prepared = real.prepare(batch);
+                    return () -> {
+                        if (broken.get()) {
+                            failedBatches.incrementAndGet();
+                            prepared.discard();
+                            throw new InferenceException("CUDA failure 999: device lost");
+                        }
+                        return prepared.run();
+                    };
+                }).start(), config.embed());
+        ServedModel rerank = new ServedModel("rerank", Inference.builder(reranker).settings(config.rerank().inference())
+                .listener(new TeiMetrics(registry, "reranker-tiny", reranker.descriptor().maxInputLength()))
+                .tokenization(tokenization).start(), config.rerank());
+        TeiRoutes routes = new TeiRoutes(registry, List.of(embed, rerank), 1, "test");
         WebServer server = WebServer.builder().host("127.0.0.1").port(0).shutdownHook(false)
                 .featuresDiscoverServices(false)
                 .routing(r -> routes.main(r, new Surface(embed, rerank, false)))
@@ -188,7 +198,7 @@ class BackendFailureTest {
             server.stop();
             embed.close();
             rerank.close();
-            runner.close();
+            tokenization.close();
         }
     }
 

@@ -147,7 +147,7 @@ class OverloadTest {
         // Every permit came back.
         assertEquals(200, Hardening.postJson(client, port, "/embed", Map.of("inputs", texts(PERMITS, "after"))).status());
         for (var m : tandem.models()) {
-            assertEquals(0, m.queueSize(), m.role() + " queue empty");
+            assertEquals(0, m.inference().queueSize(), m.role() + " queue empty");
         }
     }
 

@@ -1,5 +1,8 @@
 package io.tandem.server.metrics;
 
+import io.tandem.models.infer.InferenceError;
+import io.tandem.models.infer.Timings;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,7 +39,6 @@ class TeiMetricsTest {
         }
         assertTrue(out.contains("# TYPE te_queue_size gauge\nte_queue_size{model=\"bge-m3\"} 0\n"));
         assertTrue(out.contains("tandem_gpu_memory_bytes{model=\"bge-m3\"} 0\n"));
-        assertTrue(out.contains("tandem_batch_inflight{model=\"bge-m3\"} 0\n"));
         assertTrue(out.contains("te_request_count{model=\"bge-m3\",method=\"single\"} 0\n"));
         assertTrue(out.contains("te_request_count{model=\"bge-m3\",method=\"batch\"} 0\n"));
         for (String err : List.of("validation", "batch_size", "model_type", "overloaded", "tokenization", "inference", "dropped")) {
@@ -84,17 +86,15 @@ class TeiMetricsTest {
         TeiMetrics b = new TeiMetrics(reg, "reranker", 512);
         a.requestStarted(true);
         a.requestStarted(false);
-        a.requestSucceeded(true, new TeiMetrics.Timings(
+        a.requestSucceeded(true, new Timings(
                 Duration.ofMillis(20), Duration.ofMillis(1), Duration.ofMillis(4), Duration.ofMillis(15)));
-        a.requestFailed(TeiMetrics.Failure.OVERLOADED);
-        a.embedStarted();
-        a.embedSucceeded(new TeiMetrics.Timings(Duration.ofMillis(20), Duration.ZERO, Duration.ZERO, Duration.ofMillis(15)));
-        a.inputLength(300);
-        a.batchFormed(3, 700);
+        a.requestFailed(InferenceError.Kind.OVERLOADED);
+        a.inputStarted(true);
+        a.inputSucceeded(true, 300, new Timings(Duration.ofMillis(20), Duration.ZERO, Duration.ZERO, Duration.ofMillis(15)));
+        a.batchFormed(List.of(300, 200, 200));
         a.trackQueueSize(() -> 5);
         a.setGpuMemoryBytes(1L << 30);
-        a.batchDispatched();
-        b.predictStarted();
+        b.inputStarted(false);
 
         String onlyA = reg.render(MetricsRegistry.labelEquals("model", "embedder"));
         assertFalse(onlyA.contains("reranker"));
@@ -112,7 +112,6 @@ class TeiMetricsTest {
         assertTrue(onlyA.contains("te_batch_next_tokens_sum{model=\"embedder\"} 700\n"));
         assertTrue(onlyA.contains("te_queue_size{model=\"embedder\"} 5\n"));
         assertTrue(onlyA.contains("tandem_gpu_memory_bytes{model=\"embedder\"} 1073741824\n"));
-        assertTrue(onlyA.contains("tandem_batch_inflight{model=\"embedder\"} 1\n"));
 
         String onlyB = reg.render(MetricsRegistry.labelEquals("model", "reranker"));
         assertTrue(onlyB.contains("te_predict_count{model=\"reranker\"} 1\n"));

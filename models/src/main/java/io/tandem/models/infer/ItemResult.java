@@ -1,4 +1,4 @@
-package io.tandem.server.core;
+package io.tandem.models.infer;
 
 /**
  * The result of one input with its share of the timings (nanoseconds): the wait in the

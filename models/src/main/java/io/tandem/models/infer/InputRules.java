@@ -1,29 +1,29 @@
-package io.tandem.server.http;
+package io.tandem.models.infer;
 
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.models.tokenize.Truncation;
-import io.tandem.server.core.ServedModel;
 
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
 /**
- * TEI's per-input validation and tokenization rules: empty inputs, the character guard
- * (max_input_length × 250 characters), prompts, then the tokenizer with truncation.
- * The returned tasks run on the tokenizer pool.
+ * TEI's per-input rules, applied on the tokenizer threads: empty inputs, the character guard
+ * (max_input_length × 250 characters), the prompt, then the tokenizer with truncation.
  */
-final class InputTokenizer {
+final class InputRules {
 
-    private InputTokenizer() {
+    /** TEI's bound on characters per token allowed before tokenizing. */
+    private static final int CHARACTERS_PER_TOKEN = 250;
+
+    private InputRules() {
     }
 
-    static Supplier<Tokens> single(ServedModel model, Requests.Input input, Truncation truncation, String prompt) {
-        TextTokenizer tokenizer = model.model().tokenizer();
+    static Supplier<Tokens> single(TextTokenizer tokenizer, Request.Input input, Truncation truncation, String prompt) {
         return () -> {
             if (input.ids() != null) {
                 if (input.ids().length == 0) {
-                    throw TeiError.emptyInput();
+                    throw InferenceError.emptyInput();
                 }
                 if (prompt == null) {
                     return tokenizer.fromIds(input.ids(), truncation);
@@ -31,24 +31,25 @@ final class InputTokenizer {
                 return tokenizer.encode(prompt + tokenizer.decode(input.ids(), true), truncation);
             }
             if (input.text().isEmpty()) {
-                throw TeiError.emptyInput();
+                throw InferenceError.emptyInput();
             }
-            String text = guard(input.text(), tokenizer.maxInputLength() * 250, truncation);
+            String text = guard(input.text(), characterLimit(tokenizer), truncation);
             return tokenizer.encode(prompt == null ? text : prompt + text, truncation);
         };
     }
 
-    static Supplier<Tokens> pair(ServedModel model, String first, String second, Truncation truncation) {
-        TextTokenizer tokenizer = model.model().tokenizer();
+    static Supplier<Tokens> pair(TextTokenizer tokenizer, String first, String second, Truncation truncation) {
         return () -> {
             if (first.isEmpty() && second.isEmpty()) {
-                throw TeiError.emptyInput();
+                throw InferenceError.emptyInput();
             }
-            int half = tokenizer.maxInputLength() * 250 / 2;
-            String a = guard(first, half, truncation);
-            String b = guard(second, half, truncation);
-            return tokenizer.encodePair(a, b, truncation);
+            int half = characterLimit(tokenizer) / 2;
+            return tokenizer.encodePair(guard(first, half, truncation), guard(second, half, truncation), truncation);
         };
+    }
+
+    static int characterLimit(TextTokenizer tokenizer) {
+        return tokenizer.maxInputLength() * CHARACTERS_PER_TOKEN;
     }
 
     /**
@@ -63,7 +64,7 @@ final class InputTokenizer {
         int chars = text.codePointCount(0, text.length());
         if (truncation == Truncation.NONE) {
             if (chars > limit) {
-                throw TeiError.validation("`inputs` must have less than " + limit + " characters. Given: " + chars);
+                throw InferenceError.validation("`inputs` must have less than " + limit + " characters. Given: " + chars);
             }
             return text;
         }

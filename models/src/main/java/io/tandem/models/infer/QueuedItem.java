@@ -1,4 +1,4 @@
-package io.tandem.server.core;
+package io.tandem.models.infer;
 
 import io.tandem.models.tokenize.Tokens;
 

@@ -1,5 +1,6 @@
-package io.tandem.server.core;
+package io.tandem.models.infer;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,9 +24,18 @@ public final class PriorityGate {
     private long lastPriorityNanos = Long.MIN_VALUE / 2;
 
     public PriorityGate(long maxWait, TimeUnit unit, int smallBatchTokens, long recent, TimeUnit recentUnit) {
-        this.maxWaitNanos = unit.toNanos(maxWait);
+        this(Duration.ofNanos(unit.toNanos(maxWait)), smallBatchTokens, Duration.ofNanos(recentUnit.toNanos(recent)));
+    }
+
+    /**
+     * @param maxWait          the longest the embedder waits while reranker inputs are pending
+     * @param smallBatchTokens the embedder's budget while reranks are recent
+     * @param recent           how long after the last reranker input that lasts
+     */
+    public PriorityGate(Duration maxWait, int smallBatchTokens, Duration recent) {
+        this.maxWaitNanos = maxWait.toNanos();
         this.smallBatchTokens = smallBatchTokens;
-        this.recentNanos = recentUnit.toNanos(recent);
+        this.recentNanos = recent.toNanos();
     }
 
     /** The reranker's side: inputs entered its queue. */
@@ -52,6 +62,17 @@ public final class PriorityGate {
         }
     }
 
+    /** The embedder's token budget now, without waiting: the small one while reranks are recent. */
+    int budget(int batchTokens) {
+        lock.lock();
+        try {
+            boolean recent = System.nanoTime() - lastPriorityNanos < recentNanos;
+            return recent ? Math.min(batchTokens, smallBatchTokens) : batchTokens;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * The embedder's side, before it forms a batch: waits while reranker inputs are pending
      * (up to the maximum wait) and returns the token budget for this batch.
@@ -63,8 +84,7 @@ public final class PriorityGate {
             while (pending > 0 && left > 0) {
                 left = clear.awaitNanos(left);
             }
-            boolean recent = System.nanoTime() - lastPriorityNanos < recentNanos;
-            return recent ? Math.min(batchTokens, smallBatchTokens) : batchTokens;
+            return budget(batchTokens);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return batchTokens;

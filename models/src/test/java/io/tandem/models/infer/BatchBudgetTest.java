@@ -1,4 +1,4 @@
-package io.tandem.server.core;
+package io.tandem.models.infer;
 
 import io.tandem.models.tokenize.Tokens;
 import org.junit.jupiter.api.Test;
@@ -33,7 +33,7 @@ class BatchBudgetTest {
 
     @Test
     void packedBatchesStillBoundRowsTimesLongest() throws Exception {
-        // 90 + eight 1s = 98 real tokens would fit, but 9 rows × 90 > 8 budgets (PACKED_SPAN).
+        // 90 + eight 1s = 98 real tokens would fit, but 9 rows × 90 > 8 budgets (Budget.PACKED_SPAN).
         List<List<Integer>> seen = batchSizes(true, 90, 1, 1, 1, 1, 1, 1, 1, 1);
         assertEquals(List.of(1), seen.get(0));
         assertEquals(List.of(90, 1, 1, 1, 1, 1, 1, 1), seen.get(1));
@@ -51,18 +51,21 @@ class BatchBudgetTest {
         CountDownLatch hold = new CountDownLatch(1);
         BatchRunner<Void, Integer> runner = batch -> {
             seen.add(batch.stream().map(q -> q.tokens().length()).toList());
-            started.countDown();
-            try {
-                if (!hold.await(10, TimeUnit.SECONDS)) {
-                    throw new IllegalStateException("not released");
+            return () -> {
+                started.countDown();
+                try {
+                    if (!hold.await(10, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("not released");
+                    }
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
                 }
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-            return batch.stream().map(q -> q.tokens().length()).toList();
+                return batch.stream().map(q -> q.tokens().length()).toList();
+            };
         };
-        try (BatchQueue<Void, Integer> queue = new BatchQueue<>("q", runner, 100, null, new BatchQueue.Listener() {
-        }, null, false, packed)) {
+        try (BatchQueue<Void, Integer> queue = new BatchQueue<>("q", runner,
+                new BatchQueue.Budget(100, Integer.MAX_VALUE, packed), new BatchQueue.Listener() {
+                })) {
             List<CompletableFuture<ItemResult<Integer>>> all = new ArrayList<>();
             all.add(queue.submit(tokens(1), null));
             assertTrue(started.await(10, TimeUnit.SECONDS));

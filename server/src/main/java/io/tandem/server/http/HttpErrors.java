@@ -1,0 +1,60 @@
+package io.tandem.server.http;
+
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.tandem.models.infer.InferenceError;
+
+/**
+ * The one place failures become HTTP answers: the core's {@link InferenceError} kinds map to
+ * TEI's statuses and error types, HTTP's own refusals ({@link TeiError}) carry theirs. The
+ * OpenAI routes answer in OpenAI's error shape. (Helidon's own, such as an unknown path's 404,
+ * are answered by the server's direct handlers.)
+ */
+final class HttpErrors {
+
+    private HttpErrors() {
+    }
+
+    static void register(HttpRouting.Builder routing) {
+        routing.error(InferenceError.class, (req, res, e) -> send(req, res, e));
+        routing.error(TeiError.class, (req, res, e) -> send(req, res, e.status(), e.type(), e.getMessage()));
+    }
+
+    static void send(ServerRequest req, ServerResponse res, InferenceError e) {
+        send(req, res, status(e.kind()), type(e.kind()), e.getMessage());
+    }
+
+    private static void send(ServerRequest req, ServerResponse res, int status, ErrorType type, String message) {
+        if (!res.isSent()) {
+            HttpIo.sendError(res, status, type, message, openAi(req));
+        }
+    }
+
+    /** TEI's status for each kind of failure. */
+    static int status(InferenceError.Kind kind) {
+        return switch (kind) {
+            case EMPTY -> 400;
+            case VALIDATION, BATCH_SIZE, TOKENIZER -> 422;
+            case MODEL_TYPE, BACKEND -> 424;
+            case OVERLOADED -> 429;
+            case UNHEALTHY -> 503;
+        };
+    }
+
+    static ErrorType type(InferenceError.Kind kind) {
+        return switch (kind) {
+            case EMPTY -> ErrorType.Empty;
+            case VALIDATION, BATCH_SIZE -> ErrorType.Validation;
+            case TOKENIZER -> ErrorType.Tokenizer;
+            case MODEL_TYPE, BACKEND -> ErrorType.Backend;
+            case OVERLOADED -> ErrorType.Overloaded;
+            case UNHEALTHY -> ErrorType.Unhealthy;
+        };
+    }
+
+    /** The OpenAI-compatible routes (/v1/embeddings, /embeddings, also under /models/{name}). */
+    private static boolean openAi(ServerRequest req) {
+        return req.path().path().endsWith("/embeddings");
+    }
+}
