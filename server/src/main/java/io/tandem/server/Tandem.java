@@ -16,6 +16,7 @@ import io.tandem.ort.OrtRuntime;
 import io.tandem.server.config.ModelSettings;
 import io.tandem.server.config.ServerConfig;
 import io.tandem.models.infer.Inference;
+import io.tandem.models.infer.InferenceListener;
 import io.tandem.models.infer.PriorityGate;
 import io.tandem.models.infer.Tokenization;
 import io.tandem.server.core.ServedModel;
@@ -61,6 +62,14 @@ public final class Tandem implements AutoCloseable {
     }
 
     public static Tandem start(ServerConfig config) {
+        return start(config, InferenceListener.NONE);
+    }
+
+    /**
+     * With a listener of the embedding application's own, told what each model's core does
+     * (batches formed, timings, failures) next to the metrics.
+     */
+    public static Tandem start(ServerConfig config, InferenceListener observer) {
         if (config.onnxruntimeNativePath() != null) {
             OrtRuntime.useNativeLibraries(Path.of(config.onnxruntimeNativePath()));
         }
@@ -68,7 +77,7 @@ public final class Tandem implements AutoCloseable {
         List<ServedModel> models = new ArrayList<>();
         Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
         try {
-            onLargeStack(() -> loadModels(config, registry, tokenization, models));
+            onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
             TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
             ServedModel embed = find(models, "embed");
             ServedModel rerank = find(models, "rerank");
@@ -142,7 +151,7 @@ public final class Tandem implements AutoCloseable {
     }
 
     private static void loadModels(ServerConfig config, MetricsRegistry registry, Tokenization tokenization,
-                                   List<ServedModel> models) {
+                                   InferenceListener observer, List<ServedModel> models) {
         DeviceChoice device = DeviceChoice.parse(config.device());
         ModelSettings embed = config.embed();
         ModelSettings rerank = config.rerank();
@@ -166,7 +175,7 @@ public final class Tandem implements AutoCloseable {
         PriorityGate gate = rerankDir == null || !config.rerankPriority() ? null
                 : new PriorityGate(config.rerankPriorityMaxWait(), config.rerankPriorityBatchTokens(),
                 config.rerankPriorityWindow());
-        Serving serving = new Serving(device, registry, tokenization, gate);
+        Serving serving = new Serving(device, registry, tokenization, gate, observer);
         models.add(load("embed", embedDir, embedName, embed, ModelKind.EMBEDDER, serving));
         if (rerankDir != null) {
             models.add(load("rerank", rerankDir, rerank.servedModelName(), rerank, null, serving));
@@ -185,8 +194,9 @@ public final class Tandem implements AutoCloseable {
         }
     }
 
-    /** What every served model shares: the device, the metrics registry, the tokenizer threads and the gate. */
-    private record Serving(DeviceChoice device, MetricsRegistry registry, Tokenization tokenization, PriorityGate gate) {
+    /** What every served model shares: the device, metrics, tokenizer threads, the gate and the observer. */
+    private record Serving(DeviceChoice device, MetricsRegistry registry, Tokenization tokenization, PriorityGate gate,
+                           InferenceListener observer) {
     }
 
     /**
@@ -232,7 +242,8 @@ public final class Tandem implements AutoCloseable {
         if (model.gpuMemoryAtLoad() >= 0) {
             metrics.setGpuMemoryBytes(model.gpuMemoryAtLoad());
         }
-        Inference inference = Inference.builder(model).settings(settings.inference()).listener(metrics)
+        Inference inference = Inference.builder(model).settings(settings.inference())
+                .listener(InferenceListener.both(metrics, serving.observer()))
                 .tokenization(serving.tokenization()).gate(serving.gate(), role.equals("rerank")).start();
         metrics.trackQueueSize(inference::queueSize);
         return new ServedModel(role, inference, settings);

@@ -30,6 +30,17 @@ class StartupTest {
     }
 
     @Test
+    void poolingCannotBeChangedOnAGraphThatPoolsItself() {
+        // m3-tiny's dense output is pooled inside the graph: the flag would be ignored while /info reported it.
+        RuntimeException e = startFails("--device", "cpu", "--port", "0", "--pooling", "mean",
+                "--embed-model", FIXTURES.resolve("m3-tiny").toString());
+        assertEquals(ModelLoadException.class, e.getClass());
+        assertEquals("model " + FIXTURES.resolve("m3-tiny") + ": --pooling mean cannot apply: the graph outputs a "
+                + "pooled vector (dense_vecs); export it with last_hidden_state (models/export/tandem_export.py "
+                + "export-plain) to choose the pooling", e.getMessage());
+    }
+
+    @Test
     void aRerankerCannotFillTheEmbedderSlot() {
         RuntimeException e = startFails("--device", "cpu", "--port", "0",
                 "--embed-model", FIXTURES.resolve("reranker-tiny").toString());
