@@ -11,7 +11,7 @@ What it writes under --out:
                  and colbert_linear.pt (1024->1024), random weights, fp32 safetensors
   hf/reranker/   XLMRobertaForSequenceClassification (vocab 250002, d=768, 12 layers,
                  12 heads, ff 3072, 514 positions, 1 label), random weights
-  m3/, reranker/ Tandem model folders exported by models/export/tandem_export.py
+  m3/, reranker/ Tandem model folders exported by `python -m tandem_export` (models/export)
                  (default --mode packed: export-packed, fp16 padding-free graph with
                  PackedMultiHeadAttention; --mode dynamo: fp16 model, SDPA attention,
                  torch.onnx.export dynamo=True opset 23, falling back to --mode ort:
@@ -41,12 +41,15 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# models/export on PYTHONPATH (run.sh sets it) or `pip install models/export`; importing the
+# package also sets HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE and TOKENIZERS_PARALLELISM=false.
+import tandem_export
+from tandem_export.common import write_json
+from tandem_export.hub_io import pin_config, write_xlmr_tokenizer_files
+from tandem_export.onnx_io import attention_node_counts
 
-REPO = Path(__file__).resolve().parents[2]
-EXPORT_TOOL = REPO / "models" / "export" / "tandem_export.py"
+# The export CLI, run as `python -m tandem_export` with the package's folder on PYTHONPATH.
+EXPORT_PATH = str(Path(tandem_export.__file__).resolve().parents[1])
 
 VOCAB_SIZE = 250002
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0..3 as in XLM-R
@@ -54,8 +57,6 @@ MASK_ID = VOCAB_SIZE - 1
 FIRST_WORD_ID = len(SPECIALS)
 N_WORDS = MASK_ID - FIRST_WORD_ID  # "w0" .. "w249996"
 META = "\u2581"
-ATTENTION_OPS = ("Attention", "MultiHeadAttention", "PackedAttention", "PackedMultiHeadAttention",
-                 "GroupQueryAttention")
 
 M3_SHAPE = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
                 max_position_embeddings=8194)
@@ -124,14 +125,7 @@ def tokenizer_json() -> dict:
 
 def write_tokenizer(folder: Path, tok_json: Path, max_length: int) -> None:
     """tokenizer.json + tokenizer_config.json (model_max_length) + special_tokens_map.json."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(tok_json, folder / "tokenizer.json")
-    specials = {"bos_token": "<s>", "cls_token": "<s>", "eos_token": "</s>", "mask_token": "<mask>",
-                "pad_token": "<pad>", "sep_token": "</s>", "unk_token": "<unk>"}
-    write_json(folder / "special_tokens_map.json", specials)
-    write_json(folder / "tokenizer_config.json",
-               dict(specials, model_max_length=max_length, tokenizer_class="PreTrainedTokenizerFast",
-                    clean_up_tokenization_spaces=False))
+    write_xlmr_tokenizer_files(folder, tok_json, max_length)
 
 
 def check_tokenizer(tok_json: Path) -> str:
@@ -164,25 +158,9 @@ def check_tokenizer(tok_json: Path) -> str:
 # --------------------------------------------------------------------------
 
 
-def write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
-
-
 def count_attention(onnx_path: Path) -> dict:
-    """{"domain::op": n} of fused attention nodes in the graph (and local functions)."""
-    import onnx
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    nodes = list(model.graph.node) + [n for f in model.functions for n in f.node]
-    counts: dict = {}
-    for node in nodes:
-        if node.op_type in ATTENTION_OPS:
-            key = f"{node.domain or 'ai.onnx'}::{node.op_type}"
-            counts[key] = counts.get(key, 0) + 1
-    counts["_total_nodes"] = len(nodes)
-    return counts
+    """{"domain::op": n} of fused attention nodes in the graph (and local functions), and "_total_nodes"."""
+    return attention_node_counts(onnx_path, with_total=True)
 
 
 def folder_size(folder: Path) -> int:
@@ -247,14 +225,7 @@ def make_hf_models(hf: Path, tok_json: Path, seed: int) -> dict:
 
 def fix_config(path: Path, architectures: list, id2label: dict | None) -> None:
     """Pin architectures / labels in config.json whatever transformers wrote."""
-    cfg = json.loads(path.read_text(encoding="utf-8"))
-    cfg["architectures"] = architectures
-    cfg["model_type"] = "xlm-roberta"
-    if id2label is not None:
-        cfg["id2label"] = id2label
-        cfg["label2id"] = {v: int(k) for k, v in id2label.items()}
-        cfg["num_labels"] = len(id2label)
-    write_json(path, cfg)
+    pin_config(path, architectures, id2label, num_labels=True)
 
 
 # --------------------------------------------------------------------------
@@ -275,14 +246,15 @@ def _on_term(signum, _frame):
 
 
 class Export:
-    """One tandem_export.py subprocess with prefixed, time-stamped output and a deadline."""
+    """One `python -m tandem_export` subprocess with prefixed, time-stamped output and a deadline."""
 
     def __init__(self, name: str, args: list, log_path: Path, threads: int):
         self.name = name
         self.args = args
         self.start = time.monotonic()
+        path = os.pathsep.join(p for p in (EXPORT_PATH, os.environ.get("PYTHONPATH")) if p)
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1", PYTHONPATH=path)
         self.log_fh = open(log_path, "w", encoding="utf-8")
         log(f"[{name}] $ {' '.join(args)}")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -314,9 +286,9 @@ class Export:
 
 def export_args(kind: str, hf_dir: Path, out_dir: Path, mode: str, verify: bool) -> list:
     if mode == "packed":  # built node by node from the weights: nothing to trace or verify on the CPU
-        return [sys.executable, str(EXPORT_TOOL), "export-packed", "--model", str(hf_dir), "--out", str(out_dir),
+        return [sys.executable, "-m", "tandem_export", "export-packed", "--model", str(hf_dir), "--out", str(out_dir),
                 "--kind", "embedder" if kind == "m3" else "reranker"]
-    cmd = [sys.executable, str(EXPORT_TOOL), "export-m3" if kind == "m3" else "export-reranker",
+    cmd = [sys.executable, "-m", "tandem_export", "export-m3" if kind == "m3" else "export-reranker",
            "--model", str(hf_dir), "--out", str(out_dir)]
     cmd += ["--dynamo"] if mode == "dynamo" else ["--fp16", "--optimize"]
     if not verify:

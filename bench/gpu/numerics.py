@@ -28,6 +28,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
+# models/export on PYTHONPATH (numerics.sh sets it) or `pip install models/export`
+from tandem_export.modules import load_linear_head
+from tandem_export.verify import lexical_weights
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "models" / "src" / "test" / "resources" / "fixtures"
 MIN_COSINE = 0.999
@@ -68,8 +72,6 @@ def serve_folder(src: Path, dst: Path, max_len: int) -> None:
 def prepare(models: Path, out: Path) -> None:
     import torch
     import transformers
-    sys.path.insert(0, str(REPO / "models" / "export"))
-    import tandem_export as te
 
     torch.backends.cuda.matmul.allow_tf32 = False
     refs = json.loads((FIXTURES / "references.json").read_text())
@@ -81,8 +83,8 @@ def prepare(models: Path, out: Path) -> None:
     encoder = transformers.XLMRobertaModel.from_pretrained(str(models / "hf" / "m3"),
                                                            add_pooling_layer=False).eval()
     hidden = encoder.config.hidden_size
-    sparse = te.load_linear_head(models / "hf" / "m3" / "sparse_linear.pt", hidden, "sparse").float().eval()
-    colbert = te.load_linear_head(models / "hf" / "m3" / "colbert_linear.pt", hidden, "colbert").float().eval()
+    sparse = load_linear_head(models / "hf" / "m3" / "sparse_linear.pt", hidden, "sparse").float().eval()
+    colbert = load_linear_head(models / "hf" / "m3" / "colbert_linear.pt", hidden, "colbert").float().eval()
     embed = []
     for c in refs["embed"]:
         with torch.no_grad():
@@ -92,7 +94,7 @@ def prepare(models: Path, out: Path) -> None:
             embed.append({
                 "text": c["text"], "input_ids": c["input_ids"],
                 "dense_normalized": torch.nn.functional.normalize(h[0], dim=-1).tolist(),
-                "sparse": te.lexical_weights(c["input_ids"], weights, skip),
+                "sparse": lexical_weights(c["input_ids"], weights, skip),
                 "colbert": torch.nn.functional.normalize(colbert(h[1:]), dim=-1).tolist(),
             })
     del encoder

@@ -3,6 +3,8 @@
 # fixtures' texts (numerics.py). Run on the GPU machine after bench/gpu/run.sh made the models.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+# The bench scripts import the export package (models/export/tandem_export); no install needed.
+export PYTHONPATH="$PWD/models/export${PYTHONPATH:+:$PYTHONPATH}"
 . bench/gpu/serve.sh
 OUT=${OUT:-./bench-out}
 MODELS=${BENCH_MODELS:-/root/bench-models}

@@ -29,6 +29,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
+# The bench scripts import the export package (models/export/tandem_export); no install needed.
+export PYTHONPATH="$PWD/models/export${PYTHONPATH:+:$PYTHONPATH}"
 
 OUT=${OUT:-./bench-out}
 mkdir -p "$OUT"

@@ -6,6 +6,8 @@
 # Runs on the GPU machine after the kit is unpacked, from the repository root.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+# The bench scripts import the export package (models/export/tandem_export); no install needed.
+export PYTHONPATH="$PWD/models/export${PYTHONPATH:+:$PYTHONPATH}"
 . bench/gpu/serve.sh
 OUT=${OUT:-./bench-out}
 mkdir -p "$OUT"

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# models/export on PYTHONPATH (run.sh sets it) or `pip install models/export`; importing the
+# package also sets HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE.
+from tandem_export.modules import load_hf_model
 
 T0 = time.monotonic()
 VOCAB = 250002
@@ -43,11 +43,8 @@ def log(msg: str) -> None:
 
 
 def load(cls, folder: Path, torch):
-    """from_pretrained in fp16 with SDPA attention (transformers 5 calls it dtype, 4 torch_dtype)."""
-    try:
-        model = cls.from_pretrained(str(folder), dtype=torch.float16, attn_implementation="sdpa")
-    except TypeError:
-        model = cls.from_pretrained(str(folder), torch_dtype=torch.float16, attn_implementation="sdpa")
+    """The fp16 model with SDPA attention on cuda (the export tool's loader: missing weights are an error)."""
+    model = load_hf_model(folder, cls.__name__, attn="sdpa", half=True)
     impl = getattr(model.config, "_attn_implementation", "?")
     return model.to("cuda").eval(), impl
 

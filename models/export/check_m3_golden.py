@@ -25,8 +25,9 @@ from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tandem_export import ExportError, lexical_weights, log, make_session, read_json, require, run_session  # noqa: E402
+# This script's folder holds the package, so it is importable without an install.
+from tandem_export.common import ExportError, log, read_json, require  # noqa: E402
+from tandem_export.verify import lexical_weights, make_session, run_session  # noqa: E402
 
 GOLDEN_MAX_LENGTH = 512  # what the golden file was produced with
 
@@ -101,7 +102,7 @@ def check(onnx_dir: Path, golden_path: Path, atol: float, cuda: bool) -> bool:
 def main(argv=None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(description="Compare a Tandem bge-m3 export with TEI's m3_golden.json")
-    parser.add_argument("--onnx-dir", required=True, type=Path, help="folder written by `tandem_export.py export-m3`")
+    parser.add_argument("--onnx-dir", required=True, type=Path, help="folder written by `python -m tandem_export export-m3`")
     parser.add_argument("--golden", required=True, type=Path, help="m3_golden.json")
     parser.add_argument("--atol", type=float, default=1e-3, help="absolute tolerance (default 1e-3)")
     parser.add_argument("--cuda", action="store_true",

@@ -24,103 +24,21 @@ sequence's CLS row, as FlagEmbedding does); a reranker gives logits [batch, labe
 (O(tokens²) memory): it runs on any execution provider and exists so that the CPU test suite can
 check the packed inputs and outputs end to end against the PyTorch references.
 
-Only numpy and onnx are needed to build; torch only to read `.pt`/`.bin` weight files.
+Only numpy and onnx are needed to build. The weights come from `hub_io.load_encoder_weights` /
+`hub_io.load_head` (numpy; torch only for `.pt`/`.bin` files); `onnx_export.export_packed` is the
+`export-packed` command around this builder.
 """
 
 from __future__ import annotations
-
-import json
-import struct
-from pathlib import Path
 
 import numpy as np
 
 MS_DOMAIN = "com.microsoft"
 OPSET = 17
-_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64}
 
 
 class PackedGraphError(RuntimeError):
     """Something in the checkpoint does not fit the packed XLM-R builder."""
-
-
-# --------------------------------------------------------------------------
-# weights
-# --------------------------------------------------------------------------
-
-
-def read_safetensors(path: Path) -> dict:
-    """Reads a .safetensors file into numpy arrays (the format is a JSON header and raw data)."""
-    data = Path(path).read_bytes()
-    (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + header_len])
-    base = 8 + header_len
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = info["dtype"]
-        start, end = info["data_offsets"]
-        raw = data[base + start:base + end]
-        if dtype == "BF16":
-            as_u32 = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-            array = as_u32.view(np.float32)
-        elif dtype in _SAFETENSORS_DTYPES:
-            array = np.frombuffer(raw, dtype=_SAFETENSORS_DTYPES[dtype])
-        else:
-            raise PackedGraphError(f"{path}: unsupported dtype {dtype} for {name}")
-        tensors[name] = array.reshape(info["shape"]).astype(np.float32, copy=True)
-    return tensors
-
-
-def _torch_state_dict(path: Path) -> dict:
-    try:
-        import torch
-    except ImportError as exc:
-        raise PackedGraphError(f"reading {path} needs torch (or convert it to .safetensors / .npz)") from exc
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
-    return {k: v.float().numpy() for k, v in state.items()}
-
-
-def read_weights(path: Path) -> dict:
-    """One weight file (.safetensors, .npz, .pt or .bin) as name -> float32 array."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        return read_safetensors(path)
-    if path.suffix == ".npz":
-        with np.load(path) as npz:
-            return {k: npz[k].astype(np.float32) for k in npz.files}
-    return _torch_state_dict(path)
-
-
-def load_encoder_weights(model_dir: Path) -> dict:
-    """The checkpoint's weights with a `roberta.` / `model.` prefix removed (sequence classifiers
-    keep the encoder under `roberta.` beside `classifier.`)."""
-    model_dir = Path(model_dir)
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (model_dir / name).is_file():
-            raw = read_weights(model_dir / name)
-            break
-    else:
-        raise PackedGraphError(f"{model_dir}: no model.safetensors or pytorch_model.bin")
-    weights = {}
-    for key, value in raw.items():
-        for prefix in ("roberta.", "model."):
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-                break
-        weights[key] = value
-    return weights
-
-
-def load_head(model_dir: Path, stem: str):
-    """FlagEmbedding's head files (`sparse_linear.pt`, `colbert_linear.pt`) or an .npz twin; None if absent."""
-    for suffix in (".npz", ".safetensors", ".pt"):
-        path = Path(model_dir) / (stem + suffix)
-        if path.is_file():
-            w = read_weights(path)
-            return w["weight"], w["bias"]
-    return None
 
 
 # --------------------------------------------------------------------------
