@@ -23,8 +23,9 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.ToLongFunction;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -45,7 +46,7 @@ public final class Inference implements AutoCloseable {
     private final InferenceListener listener;
     private final Tokenization tokenization;
     private final boolean ownsTokenization;
-    private final Semaphore permits;
+    private final Admission admission;
     /** The prompt text put before inputs that name none, or null. */
     private final String defaultPrompt;
     private final BatchQueue<Set<EmbedOutput>, ModelOutput> queue;
@@ -59,7 +60,7 @@ public final class Inference implements AutoCloseable {
         this.settings = b.settings;
         this.listener = b.listener;
         this.tokenization = ownsTokenization ? new Tokenization(Tokenization.defaultThreads()) : b.tokenization;
-        this.permits = new Semaphore(settings.maxConcurrentRequests());
+        this.admission = new Admission(settings.maxConcurrentRequests(), settings.requestTimeout());
         this.defaultPrompt = settings.defaultPrompt() != null ? settings.defaultPrompt()
                 : settings.defaultPromptName() == null ? null : model.descriptor().prompts().get(settings.defaultPromptName());
         BatchRunner<Set<EmbedOutput>, ModelOutput> runner = b.wrapRunner.apply(runnerFor(model));
@@ -253,7 +254,26 @@ public final class Inference implements AutoCloseable {
         Truncation truncation = truncation(truncate);
         List<Supplier<Tokens>> tasks = inputs.items().stream()
                 .map(input -> InputRules.single(model.tokenizer(), input, truncation, prompt)).toList();
-        return compute(tasks, EnumSet.of(output), true, inputs.batch());
+        return compute(tasks, EnumSet.of(output), true, inputs.batch(), tokens -> answerBytes(output, tokens));
+    }
+
+    /** Bytes of JSON per number, per sparse entry: what an answer costs to hold and send. */
+    private static final int JSON_FLOAT_BYTES = 12;
+    private static final int JSON_SPARSE_ENTRY_BYTES = 32;
+    private static final int JSON_TOKEN_SPAN_BYTES = 64;
+
+    /** An embedding answer's size as JSON: dense vectors, sparse weights per token, or token vectors. */
+    private long answerBytes(EmbedOutput output, List<Tokens> tokens) {
+        long total = 0;
+        for (Tokens t : tokens) {
+            total += t.length();
+        }
+        int dims = ((EmbedderModel) model).dimensions();
+        return switch (output) {
+            case DENSE -> (long) tokens.size() * dims * JSON_FLOAT_BYTES;
+            case SPARSE -> total * JSON_SPARSE_ENTRY_BYTES;
+            case TOKENS -> total * dims * JSON_FLOAT_BYTES;
+        };
     }
 
     /** Cosine similarity of the first input's dense vector with each of the others'. */
@@ -331,7 +351,7 @@ public final class Inference implements AutoCloseable {
         });
     }
 
-    /** Tokens with their UTF-8 offsets (tokenizer only: no permits, not counted, as TEI). */
+    /** Tokens with their UTF-8 offsets (tokenizer only: admitted, not counted, as TEI). */
     public List<List<TokenSpan>> tokenize(Request.Tokenize r) {
         if (r.inputs().isEmpty()) {
             throw InferenceError.empty("`inputs` cannot be empty");
@@ -339,7 +359,13 @@ public final class Inference implements AutoCloseable {
         checkBatchSize(r.inputs().size());
         String prompt = prompt(r.promptName());
         int limit = InputRules.characterLimit(model.tokenizer());
-        return call(() -> tokenization.one(() -> {
+        long characters = 0;
+        for (String input : r.inputs()) {
+            characters += input.length() + (prompt == null ? 0 : prompt.length());
+        }
+        // At most one token per character: the answer's size is known before tokenizing.
+        checkAnswerSize(characters * JSON_TOKEN_SPAN_BYTES);
+        return admitted(r.inputs().size(), r.batch(), () -> tokenization.one(() -> {
             List<List<TokenSpan>> all = new ArrayList<>(r.inputs().size());
             for (String input : r.inputs()) {
                 if (input.isEmpty()) {
@@ -360,8 +386,26 @@ public final class Inference implements AutoCloseable {
                 throw new InferenceError(InferenceError.Kind.EMPTY, "Input validation error: `input_ids` cannot be empty");
             }
         }
-        return call(() -> tokenization.one(() -> r.ids().stream()
+        return admitted(r.ids().size(), r.ids().size() > 1, () -> tokenization.one(() -> r.ids().stream()
                 .map(ids -> model.tokenizer().decode(ids, r.skipSpecialTokens())).toList()));
+    }
+
+    /** Tokenizer-only work under the model's admission: permits as for inference, failures not counted. */
+    private <T> T admitted(int inputs, boolean batch, Supplier<T> work) {
+        int held = 0;
+        try {
+            if (batch) {
+                held = admission.acquireUpTo(inputs, admission.deadline(System.nanoTime()));
+            } else {
+                admission.acquireNow();
+                held = 1;
+            }
+            return work.get();
+        } catch (RuntimeException e) {
+            throw InferenceError.from(e);
+        } finally {
+            admission.release(held);
+        }
     }
 
     // ---- the pipeline ---------------------------------------------------------------------
@@ -370,30 +414,63 @@ public final class Inference implements AutoCloseable {
     private record Computed(ModelOutput output, int tokens, long tokenizeNanos, long queueNanos, long inferenceNanos) {
     }
 
-    /** Permits, then tokenize → queue → batch → model for every input; results in input order. */
-    private List<Computed> compute(List<Supplier<Tokens>> tasks, Set<EmbedOutput> want, boolean embed, boolean batch) {
+    /**
+     * Tokenize → admission → queue → batch → model for every input; results in input order.
+     * The answer's size is checked before anything is queued.
+     *
+     * @param answerBytes the answer's size as JSON, estimated from the inputs' tokens
+     */
+    private List<Computed> compute(List<Supplier<Tokens>> tasks, Set<EmbedOutput> want, boolean embed, boolean batch,
+                                   ToLongFunction<List<Tokens>> answerBytes) {
         long start = System.nanoTime();
+        long deadline = admission.deadline(start);
         int n = tasks.size();
         listener.requestStarted(batch);
-        if (!permits.tryAcquire(n)) {
-            throw InferenceError.overloaded();
+        // TEI: a single input takes its permit before any work or is refused at once.
+        int held = 0;
+        if (!batch) {
+            admission.acquireNow();
+            held = 1;
         }
+        List<CompletableFuture<ItemResult<ModelOutput>>> futures = new ArrayList<>(n);
         try {
             for (int i = 0; i < n; i++) {
                 listener.inputStarted(embed);
             }
             List<Tokens> tokens = tokenization.all(tasks);
+            checkAnswerSize(answerBytes.applyAsLong(tokens));
             long queued = System.nanoTime();
-            List<CompletableFuture<ItemResult<ModelOutput>>> futures = submit(tokens, want);
+            // A batch's inputs go in waves of the permits free: each input gives its permit back when computed.
+            while (futures.size() < n) {
+                int i = futures.size();
+                if (held == 0) {
+                    held = admission.acquireUpTo(n - i, deadline);
+                }
+                List<CompletableFuture<ItemResult<ModelOutput>>> wave = submit(tokens.subList(i, i + held), want);
+                held = 0;
+                wave.forEach(f -> f.whenComplete((r, e) -> admission.release(1)));
+                futures.addAll(wave);
+            }
             List<Computed> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                ItemResult<ModelOutput> r = await(futures, i);
+                ItemResult<ModelOutput> r = await(futures.get(i), deadline);
                 out.add(new Computed(r.value(), tokens.get(i).length(), queued - start, r.queueNanos(),
                         r.inferenceNanos()));
             }
             return out;
-        } finally {
-            permits.release(n);
+        } catch (RuntimeException e) {
+            // Inputs still queued are skipped by the batcher: abandoned inputs cost no compute.
+            admission.release(held);
+            futures.forEach(f -> f.cancel(false));
+            throw e;
+        }
+    }
+
+    private void checkAnswerSize(long bytes) {
+        if (bytes > settings.maxResponseBytes()) {
+            throw new InferenceError(InferenceError.Kind.TOO_LARGE, "Input validation error: the answer would be about "
+                    + bytes / (1 << 20) + " MiB, more than the " + settings.maxResponseBytes() / (1 << 20)
+                    + " MiB allowed (--max-response-bytes); send fewer or shorter inputs");
         }
     }
 
@@ -405,16 +482,15 @@ public final class Inference implements AutoCloseable {
         }
     }
 
-    /** Waits for one input; on failure the request's other inputs are dropped from the queue. */
-    private static ItemResult<ModelOutput> await(List<CompletableFuture<ItemResult<ModelOutput>>> futures, int i) {
+    /** Waits for one input up to the deadline. */
+    private ItemResult<ModelOutput> await(CompletableFuture<ItemResult<ModelOutput>> future, long deadline) {
         try {
-            return futures.get(i).get();
-        } catch (ExecutionException | InterruptedException | CancellationException e) {
-            // A queued input whose future is done is skipped by the batcher: abandoned inputs cost no compute.
-            futures.forEach(f -> f.cancel(false));
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
+            return future.get(admission.remaining(deadline), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw InferenceError.timeout(settings.requestTimeout());
+        } catch (InterruptedException e) {
+            throw Admission.interrupted();
+        } catch (ExecutionException | CancellationException e) {
             throw InferenceError.from(Tokenization.unwrap(e));
         }
     }
@@ -429,7 +505,7 @@ public final class Inference implements AutoCloseable {
                 ? InputRules.pair(model.tokenizer(), item.get(0), item.get(1), truncation)
                 : InputRules.single(model.tokenizer(), Request.Input.text(item.getFirst()), truncation, defaultPrompt))
                 .toList();
-        return compute(tasks, EnumSet.of(EmbedOutput.DENSE), false, batch);
+        return compute(tasks, EnumSet.of(EmbedOutput.DENSE), false, batch, tokens -> 0);
     }
 
     /** Reports a success to the listener and sums up what it cost. */
@@ -530,15 +606,6 @@ public final class Inference implements AutoCloseable {
                 listener.requestFailed(error.kind());
             }
             throw error;
-        }
-    }
-
-    /** Runs work whose failures are not counted (tokenizer-only routes). */
-    private static <T> T call(Supplier<T> work) {
-        try {
-            return work.get();
-        } catch (RuntimeException e) {
-            throw InferenceError.from(e);
         }
     }
 

@@ -4,6 +4,8 @@ import io.tandem.models.tokenize.InputTooLongException;
 import io.tandem.models.tokenize.TokenizerException;
 import io.tandem.ort.InferenceException;
 
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -30,6 +32,14 @@ public final class InferenceError extends RuntimeException {
         TOKENIZER("tokenization"),
         /** The model failed while running (TEI: 424 Backend). */
         BACKEND("inference"),
+        /** The answer would be larger than allowed (Tandem: 413). */
+        TOO_LARGE("validation"),
+        /** The request's deadline passed while it waited (Tandem: 504; TEI has no deadline). */
+        TIMEOUT("timeout"),
+        /** The process ran out of memory serving it (Tandem: 503; the model stays usable). */
+        OUT_OF_MEMORY("inference"),
+        /** The caller went away (its thread was interrupted); its queued inputs are dropped, not counted here. */
+        CANCELLED(null),
         /** The model cannot serve right now (TEI: 503 Unhealthy); not a request failure. */
         UNHEALTHY(null);
 
@@ -90,6 +100,11 @@ public final class InferenceError extends RuntimeException {
         return new InferenceError(Kind.BACKEND, "Backend error: " + message);
     }
 
+    public static InferenceError timeout(Duration limit) {
+        return new InferenceError(Kind.TIMEOUT, "Request timed out: not served within " + seconds(limit)
+                + " s (--request-timeout)");
+    }
+
     public static InferenceError unhealthy() {
         return new InferenceError(Kind.UNHEALTHY, "unhealthy");
     }
@@ -102,7 +117,12 @@ public final class InferenceError extends RuntimeException {
     public static InferenceError from(Throwable e) {
         return switch (e) {
             case InferenceError error -> error;
+            case Throwable t when outOfMemory(t) -> {
+                LOG.log(Level.SEVERE, "out of memory while serving a request: " + t.getMessage());
+                yield new InferenceError(Kind.OUT_OF_MEMORY, "Out of memory: the server cannot serve this request now");
+            }
             case InputTooLongException t -> validation(t.getMessage());
+            case CancellationException c -> new InferenceError(Kind.CANCELLED, "Request cancelled");
             case TokenizerException t -> new InferenceError(Kind.TOKENIZER, "tokenizer error " + t.getMessage());
             case InferenceException t -> backend(withoutPaths(t.getMessage()));
             default -> {
@@ -110,6 +130,20 @@ public final class InferenceError extends RuntimeException {
                 yield backend("unexpected failure while serving the request");
             }
         };
+    }
+
+    /** An OutOfMemoryError, also as the cause of a failed batch. */
+    private static boolean outOfMemory(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? Long.toString(d.toSeconds()) : Double.toString(d.toMillis() / 1000.0);
     }
 
     static String withoutPaths(String message) {

@@ -1,5 +1,7 @@
 package io.tandem.models.infer;
 
+import java.time.Duration;
+
 /**
  * The limits and defaults one model is served with, as plain values: the server fills them
  * from its flags, the library from {@link #library()}.
@@ -11,10 +13,13 @@ package io.tandem.models.infer;
  * @param autoTruncate          what a request that does not say {@code truncate} gets
  * @param defaultPrompt         text put before every input; null for none
  * @param defaultPromptName     key of the model's prompt put before every input; null for none
+ * @param requestTimeout        how long a request may wait for permits and its batches; null: no limit
+ * @param maxResponseBytes      the largest answer a request may ask for (estimated as JSON), refused before any
+ *                              inference
  */
 public record InferenceSettings(int maxConcurrentRequests, int maxBatchTokens, int maxBatchRequests,
                                 int maxClientBatchSize, boolean autoTruncate, String defaultPrompt,
-                                String defaultPromptName) {
+                                String defaultPromptName, Duration requestTimeout, long maxResponseBytes) {
 
     /** TEI's default token budget, also the library's. */
     public static final int DEFAULT_BATCH_TOKENS = 16384;
@@ -26,6 +31,6 @@ public record InferenceSettings(int maxConcurrentRequests, int maxBatchTokens, i
 
     public static InferenceSettings library(int maxBatchTokens) {
         return new InferenceSettings(Integer.MAX_VALUE, maxBatchTokens, Integer.MAX_VALUE, Integer.MAX_VALUE, true,
-                null, null);
+                null, null, null, Long.MAX_VALUE);
     }
 }

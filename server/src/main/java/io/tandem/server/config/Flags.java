@@ -251,6 +251,12 @@ public final class Flags {
                     + " KiB, MiB, GiB, TiB (powers of 1024)");
     private static final Option<String> DTYPE_NAME = option("dtype", "DTYPE", Scope.MODEL, DTYPE, null,
             "from the model", "float32 or float16");
+    private static final Option<Duration> REQUEST_TIMEOUT = option("request-timeout", "SECONDS", Scope.MODEL, SECONDS,
+            Duration.ofSeconds(60), "How long a request may wait for permits and its batches before it is answered"
+                    + " 504 and its queued inputs are dropped (TEI has no such limit)");
+    private static final Option<Long> MAX_RESPONSE_BYTES = option("max-response-bytes", "SIZE", Scope.MODEL, SIZE,
+            128L << 20, "Largest answer one request may ask for (estimated before any inference; larger is 413):"
+                    + " one bge-m3 ColBERT answer for 8,192 tokens is ~100 MB");
 
     static {
         ignored("hf-token", "TOKEN", TEXT, "Ignored as a flag: hub downloads read HF_TOKEN from the environment");
@@ -472,7 +478,9 @@ public final class Flags {
                 value(s, DEFAULT_PROMPT, promptLevel + DEFAULT_PROMPT.name()),
                 value(s, DEFAULT_PROMPT_NAME, promptLevel + DEFAULT_PROMPT_NAME.name()),
                 setting(s, prefix, GPU_MEM_LIMIT),
-                dtype);
+                dtype,
+                setting(s, prefix, REQUEST_TIMEOUT),
+                setting(s, prefix, MAX_RESPONSE_BYTES));
     }
 
     private static FlagException bad(Raw r, String expected) {

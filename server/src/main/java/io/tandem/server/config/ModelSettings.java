@@ -2,6 +2,8 @@ package io.tandem.server.config;
 
 import io.tandem.models.infer.InferenceSettings;
 
+import java.time.Duration;
+
 /**
  * Settings for one served model. Each may be given generally ({@code --max-batch-tokens}) or for
  * one model ({@code --embed-max-batch-tokens}); see {@link Flags}.
@@ -12,6 +14,8 @@ import io.tandem.models.infer.InferenceSettings;
  * @param maxBatchRequests null: no cap
  * @param gpuMemLimit bytes; null: unlimited
  * @param dtype float32 or float16; null: from the model
+ * @param requestTimeout how long a request may wait in all
+ * @param maxResponseBytes the largest answer one request may ask for
  */
 public record ModelSettings(
         String model,
@@ -26,18 +30,21 @@ public record ModelSettings(
         String defaultPrompt,
         String defaultPromptName,
         Long gpuMemLimit,
-        String dtype) {
+        String dtype,
+        Duration requestTimeout,
+        long maxResponseBytes) {
 
     /** The limits and defaults the inference core applies. */
     public InferenceSettings inference() {
         return new InferenceSettings(maxConcurrentRequests, maxBatchTokens,
                 maxBatchRequests == null ? Integer.MAX_VALUE : maxBatchRequests, maxClientBatchSize, autoTruncate,
-                defaultPrompt, defaultPromptName);
+                defaultPrompt, defaultPromptName, requestTimeout, maxResponseBytes);
     }
 
     /** The same settings for the revision actually served (a hub model's resolved commit). */
     public ModelSettings withRevision(String resolved) {
         return new ModelSettings(model, resolved, servedModelName, pooling, maxConcurrentRequests, maxBatchTokens,
-                maxBatchRequests, maxClientBatchSize, autoTruncate, defaultPrompt, defaultPromptName, gpuMemLimit, dtype);
+                maxBatchRequests, maxClientBatchSize, autoTruncate, defaultPrompt, defaultPromptName, gpuMemLimit, dtype,
+                requestTimeout, maxResponseBytes);
     }
 }

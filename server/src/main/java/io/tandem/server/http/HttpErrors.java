@@ -38,17 +38,20 @@ final class HttpErrors {
             case VALIDATION, BATCH_SIZE, TOKENIZER -> 422;
             case MODEL_TYPE, BACKEND -> 424;
             case OVERLOADED -> 429;
-            case UNHEALTHY -> 503;
+            case TOO_LARGE -> 413;
+            case UNHEALTHY, OUT_OF_MEMORY -> 503;
+            case TIMEOUT -> 504;
+            case CANCELLED -> 499; // nginx's "client closed request": nobody reads it
         };
     }
 
     static ErrorType type(InferenceError.Kind kind) {
         return switch (kind) {
             case EMPTY -> ErrorType.Empty;
-            case VALIDATION, BATCH_SIZE -> ErrorType.Validation;
+            case VALIDATION, BATCH_SIZE, TOO_LARGE -> ErrorType.Validation;
             case TOKENIZER -> ErrorType.Tokenizer;
             case MODEL_TYPE, BACKEND -> ErrorType.Backend;
-            case OVERLOADED -> ErrorType.Overloaded;
+            case OVERLOADED, TIMEOUT, OUT_OF_MEMORY, CANCELLED -> ErrorType.Overloaded;
             case UNHEALTHY -> ErrorType.Unhealthy;
         };
     }

@@ -101,8 +101,8 @@ final class TeiService implements HttpService {
                 handler.handle(req, res, s);
             } catch (InferenceError | TeiError e) {
                 throw e;
-            } catch (RuntimeException e) {
-                // Our bug or a native failure: the log gets the details, the client no internals.
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // Our bug, a native failure or no memory left: the log gets the details, the client no internals.
                 throw InferenceError.from(e);
             }
         };

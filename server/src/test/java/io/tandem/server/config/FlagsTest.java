@@ -52,7 +52,7 @@ class FlagsTest {
         assertNull(c.onnxruntimeNativePath());
         assertEquals(List.of(), c.warnings());
         ModelSettings expected = new ModelSettings(null, null, null, null, 512, 16384, null, 32, true,
-                null, null, null, null);
+                null, null, null, null, Duration.ofSeconds(60), 128L << 20);
         assertEquals(expected, c.embed());
         assertEquals(expected, c.rerank());
     }
@@ -135,9 +135,10 @@ class FlagsTest {
         ServerConfig c = parse("--revision", "abc", "--served-model-name", "svc", "--pooling", "last-token",
                 "--max-concurrent-requests", "7", "--max-batch-tokens=100", "--max-batch-requests", "4",
                 "--max-client-batch-size", "9", "--auto-truncate", "false", "--default-prompt", "query: ",
-                "--gpu-mem-limit", "4GiB", "--dtype", "float16");
+                "--gpu-mem-limit", "4GiB", "--dtype", "float16", "--request-timeout", "2.5",
+                "--max-response-bytes", "1MiB");
         ModelSettings expected = new ModelSettings(null, "abc", "svc", "lasttoken", 7, 100, 4, 9, false,
-                "query: ", null, 4L << 30, "float16");
+                "query: ", null, 4L << 30, "float16", Duration.ofMillis(2500), 1L << 20);
         assertEquals(expected, c.embed());
         assertEquals(expected, c.rerank());
     }
@@ -398,7 +399,7 @@ class FlagsTest {
         Map<String, String> shown = helpDefaults();
         // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
         assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
-        assertEquals(31, shown.size(), shown::toString);
+        assertEquals(33, shown.size(), shown::toString);
         ServerConfig c = parse();
 
         // The numeric ones, against what parse() applies to an empty command line.
@@ -412,6 +413,8 @@ class FlagsTest {
         numeric.put("max-concurrent-requests", x -> x.embed().maxConcurrentRequests());
         numeric.put("max-batch-tokens", x -> x.embed().maxBatchTokens());
         numeric.put("max-client-batch-size", x -> x.embed().maxClientBatchSize());
+        numeric.put("request-timeout", x -> seconds(x.embed().requestTimeout()));
+        numeric.put("max-response-bytes", x -> x.embed().maxResponseBytes());
         for (var e : shown.entrySet()) {
             if (e.getValue().matches("\\d+(\\.\\d+)?")) {
                 assertTrue(numeric.containsKey(e.getKey()), "numeric default not checked: " + e.getKey());

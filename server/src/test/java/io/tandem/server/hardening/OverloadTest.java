@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Overload: --max-concurrent-requests is TEI's permit rule (one permit per input, try-acquire,
- * 429 at once when short). A bounded storm of 64 virtual-thread clients on /embed and /rerank
- * gets only 200s and 429s, and the server computes the same vector afterwards.
+ * Overload: --max-concurrent-requests is TEI's permit rule, one permit per input: a single input
+ * takes its permit at once or gets 429; a batch's inputs wait for theirs in order, in waves, so a
+ * batch larger than the permits still runs. A bounded storm of 64 virtual-thread clients on
+ * /embed and /rerank gets only 200s and 429s, and the server computes the same vector afterwards.
  */
 class OverloadTest {
 
@@ -61,23 +62,29 @@ class OverloadTest {
         return out;
     }
 
-    /** A request needing more permits than exist is refused at once, whatever else runs. */
+    /** A batch needing more permits than exist runs in waves, with the same numbers as one by one. */
     @Test
-    void moreInputsThanPermitsIs429AtOnce() throws Exception {
-        Hardening.Reply embed = Hardening.postJson(client, port, "/embed", Map.of("inputs", texts(PERMITS + 1, "e")));
-        assertOverloaded(embed, false);
-        assertOverloaded(Hardening.postJson(client, port, "/rerank",
-                Map.of("query", "q", "texts", texts(PERMITS + 1, "r"))), false);
-        assertOverloaded(Hardening.postJson(client, port, "/predict",
-                Map.of("inputs", Collections.nCopies(PERMITS + 1, List.of("q", "d")))), false);
-        assertOverloaded(Hardening.postJson(client, port, "/similarity",
-                Map.of("inputs", Map.of("source_sentence", "s", "sentences", texts(PERMITS, "s")))), false);
-        assertOverloaded(Hardening.postJson(client, port, "/v1/embeddings", Map.of("input", texts(PERMITS + 1, "o"))), true);
-        // Exactly as many as there are permits: served, so none leaked from the refusals above.
-        assertEquals(200, Hardening.postJson(client, port, "/embed", Map.of("inputs", texts(PERMITS, "e"))).status());
+    void moreInputsThanPermitsRunInWaves() throws Exception {
+        List<String> texts = texts(PERMITS * 3, "e");
+        Hardening.Reply embed = Hardening.postJson(client, port, "/embed", Map.of("inputs", texts));
+        assertEquals(200, embed.status(), embed.text());
+        for (int i = 0; i < texts.size(); i++) {
+            float[] alone = Hardening.embed(client, port, texts.get(i));
+            float[] inBatch = new float[alone.length];
+            for (int d = 0; d < alone.length; d++) {
+                inBatch[d] = embed.json().get(i).get(d).floatValue();
+            }
+            Hardening.assertSameVector(alone, inBatch, "input " + i + " of a batch three times the permits");
+        }
         assertEquals(200, Hardening.postJson(client, port, "/rerank",
-                Map.of("query", "q", "texts", texts(PERMITS, "r"))).status());
-        // A request that fails after taking its permits gives them back too.
+                Map.of("query", "q", "texts", texts(PERMITS * 2, "r"))).status());
+        assertEquals(200, Hardening.postJson(client, port, "/predict",
+                Map.of("inputs", Collections.nCopies(PERMITS + 1, List.of("q", "d")))).status());
+        assertEquals(200, Hardening.postJson(client, port, "/similarity",
+                Map.of("inputs", Map.of("source_sentence", "s", "sentences", texts(PERMITS, "s")))).status());
+        assertEquals(200, Hardening.postJson(client, port, "/v1/embeddings",
+                Map.of("input", texts(PERMITS + 1, "o"))).status());
+        // A request that fails after taking its permits gives them back: all of them are free again.
         assertEquals(400, Hardening.postJson(client, port, "/embed", Map.of("inputs", List.of("a", "", "c", "d"))).status());
         assertEquals(200, Hardening.postJson(client, port, "/embed", Map.of("inputs", texts(PERMITS, "again"))).status());
     }
@@ -105,10 +112,12 @@ class OverloadTest {
                     for (int i = 0; i < MAX_REQUESTS_PER_CLIENT && System.nanoTime() < deadline; i++) {
                         int n = 1 + random.nextInt(3);
                         boolean embed = random.nextBoolean();
+                        // A single input (a string) is refused at once when no permit is free; batches wait.
+                        Object inputs = n == 1 ? "storm " + i : texts(n, "storm " + i);
                         Hardening.Reply r;
                         try {
                             r = embed
-                                    ? Hardening.postJson(client, port, "/embed", Map.of("inputs", texts(n, "storm " + i)))
+                                    ? Hardening.postJson(client, port, "/embed", Map.of("inputs", inputs))
                                     : Hardening.postJson(client, port, "/rerank",
                                     Map.of("query", "storm", "texts", texts(n, "doc " + i)));
                         } catch (Exception e) {
