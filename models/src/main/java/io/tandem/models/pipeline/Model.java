@@ -37,6 +37,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private volatile long shrinkAbove = Long.MAX_VALUE;
     private volatile BooleanSupplier idleAfterBatch = () -> true;
     private long gpuMemoryAtLoad = -1;
+    private LoadTimes loadTimes;
 
     Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session) {
         this.name = name;
@@ -57,12 +58,14 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     public static Model load(String name, Path dir, ModelOptions options) {
         ModelFiles files = ModelFiles.open(dir);
         ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling());
+        long t0 = System.nanoTime();
         TextTokenizer tokenizer;
         try {
             tokenizer = TextTokenizer.load(files.tokenizer(), descriptor.maxInputLength(), descriptor.vocabSize());
         } catch (IOException | RuntimeException e) {
             throw new ModelLoadException("model " + name + ": cannot load " + files.tokenizer() + ": " + e.getMessage(), e);
         }
+        long t1 = System.nanoTime();
         int deviceId = options.device().deviceId();
         OptionalLong before = GpuMemory.get().used(deviceId);
         InferenceSession session;
@@ -79,11 +82,13 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             }
             throw e;
         }
+        long t2 = System.nanoTime();
         try {
             Model model = descriptor.isClassifier()
                     ? new ClassifierModel(name, files, descriptor, tokenizer, session)
                     : new EmbedderModel(name, files, descriptor, tokenizer, session);
             model.warmUp();
+            model.loadTimes = new LoadTimes(t1 - t0, t2 - t1, System.nanoTime() - t2);
             OptionalLong after = GpuMemory.get().used(deviceId);
             if (session.device().startsWith("cuda") && before.isPresent() && after.isPresent()) {
                 model.gpuMemoryAtLoad = after.getAsLong() - before.getAsLong();
@@ -128,6 +133,11 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      */
     public long gpuMemoryAtLoad() {
         return gpuMemoryAtLoad;
+    }
+
+    /** How long the tokenizer, the session and the warm-up took to load. */
+    public LoadTimes loadTimes() {
+        return loadTimes;
     }
 
     /**
