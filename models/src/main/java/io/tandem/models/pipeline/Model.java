@@ -2,6 +2,7 @@ package io.tandem.models.pipeline;
 
 import io.tandem.models.ModelDescriptor;
 import io.tandem.models.ModelFiles;
+import io.tandem.models.ModelKind;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
 import io.tandem.models.tokenize.TextTokenizer;
@@ -56,8 +57,13 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
 
     /** Loads the folder as whatever kind of model it holds. */
     public static Model load(String name, Path dir, ModelOptions options) {
+        return load(name, dir, options, null);
+    }
+
+    /** As {@link #load(String, Path, ModelOptions)}; {@code kindHint} decides where nothing else does. */
+    public static Model load(String name, Path dir, ModelOptions options, ModelKind kindHint) {
         ModelFiles files = ModelFiles.open(dir);
-        ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling());
+        ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling(), kindHint);
         long t0 = System.nanoTime();
         TextTokenizer tokenizer;
         try {

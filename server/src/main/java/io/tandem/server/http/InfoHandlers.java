@@ -114,6 +114,7 @@ final class InfoHandlers {
         }
         if (m.embedder() != null) {
             info.put("outputs", outputs(m.embedder()));
+            info.put("graph_outputs", m.embedder().outputNames());
         }
         if (m.model().gpuMemoryAtLoad() >= 0) {
             info.put("gpu_memory_at_load_bytes", m.model().gpuMemoryAtLoad());
