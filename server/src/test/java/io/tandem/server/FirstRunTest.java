@@ -79,6 +79,7 @@ class FirstRunTest {
                 throw new AssertionError("not a JSON line: " + line + "\nwhole log:\n" + String.join("\n", lines), e);
             }
             assertTrue(record.isObject() && record.has("timestamp") && record.has("level"), line);
+            assertEquals("INFO", record.path("level").asText(), "a first run warns about nothing: " + line);
             messages.add(record.path("fields").path("message").asText());
             targets.add(record.path("target").asText());
         }
