@@ -23,11 +23,23 @@ public record ModelDescriptor(ModelKind kind, String modelType, int hiddenSize, 
     private static final Set<String> ROBERTA_FAMILY = Set.of("xlm-roberta", "roberta", "camembert", "xlm_roberta");
 
     public static ModelDescriptor describe(ModelFiles files, Pooling poolingOverride) {
+        return describe(files, poolingOverride, null);
+    }
+
+    /**
+     * @param hint the kind the user asked for (--embed-model, --rerank-model), or null; it
+     *             decides only when neither the folder nor the graph does (see {@link GraphKind})
+     */
+    public static ModelDescriptor describe(ModelFiles files, Pooling poolingOverride, ModelKind hint) {
         JsonNode config = files.config();
         String modelType = config.path("model_type").asText("bert");
         JsonNode manifest = files.manifest().orElse(null);
         Map<Integer, String> labels = labels(config);
-        ModelKind kind = kind(config, manifest, labels);
+        ModelKind kind = GraphKind.declared(config, manifest)
+                ? kind(config, manifest, labels) : GraphKind.fromGraph(files.onnx(), labels, hint);
+        if (kind == ModelKind.RERANKER && labels.isEmpty()) {
+            labels.put(0, "LABEL_0");
+        }
         long padId = config.path("pad_token_id").asLong(ROBERTA_FAMILY.contains(modelType) ? 1 : 0);
         int offset = ROBERTA_FAMILY.contains(modelType) ? (int) padId + 1 : 0;
         int positions = config.path("max_position_embeddings").asInt(512) - offset;

@@ -11,6 +11,9 @@ import java.util.logging.Logger;
 /** One log line per record on stderr: plain text, or JSON lines with --json-output (as TEI). */
 final class Logging {
 
+    // Held here: the log manager keeps loggers only weakly, and a collected one loses its level.
+    private static final Logger DJL_CUDA_PROBE = Logger.getLogger("ai.djl.util.cuda.CudaUtils");
+
     private Logging() {
     }
 
@@ -23,6 +26,11 @@ final class Logging {
         handler.setLevel(Level.INFO);
         handler.setFormatter(json ? new JsonFormatter() : new PlainFormatter());
         root.addHandler(handler);
+        // DJL's GPU probe runs when its tokenizer library loads and warns wherever a CUDA runtime
+        // is installed without a working driver. Tandem uses DJL for the tokenizer only, which
+        // runs on the CPU, so the probe's outcome never matters here; ONNX Runtime's own CUDA
+        // check is the one that reports (SessionFactory, and /info). DJL's other messages pass.
+        DJL_CUDA_PROBE.setLevel(Level.SEVERE);
     }
 
     private static final class PlainFormatter extends Formatter {

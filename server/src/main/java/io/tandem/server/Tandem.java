@@ -9,6 +9,7 @@ import io.tandem.models.ModelOptions;
 import io.tandem.models.Pooling;
 import io.tandem.models.hub.HubModels;
 import io.tandem.models.hub.HubSettings;
+import io.tandem.models.pipeline.LoadTimes;
 import io.tandem.models.pipeline.Model;
 import io.tandem.ort.DeviceChoice;
 import io.tandem.ort.LargeStack;
@@ -75,6 +76,9 @@ public final class Tandem implements AutoCloseable {
         }
         MetricsRegistry registry = new MetricsRegistry();
         List<ServedModel> models = new ArrayList<>();
+        PortCheck.requireFree(config.hostname(), config.port(), "--port");
+        PortCheck.requireFree(config.hostname(), config.embedPort(), "--embed-port");
+        PortCheck.requireFree(config.hostname(), config.rerankPort(), "--rerank-port");
         Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
@@ -153,6 +157,8 @@ public final class Tandem implements AutoCloseable {
     private static void loadModels(ServerConfig config, MetricsRegistry registry, Tokenization tokenization,
                                    InferenceListener observer, List<ServedModel> models) {
         DeviceChoice device = DeviceChoice.parse(config.device());
+        long t0 = System.nanoTime();
+        LOG.info("ONNX Runtime " + OrtRuntime.version() + " loaded in " + LoadTimes.seconds(System.nanoTime() - t0));
         ModelSettings embed = config.embed();
         ModelSettings rerank = config.rerank();
         String embedDir = embed.model();
@@ -213,14 +219,20 @@ public final class Tandem implements AutoCloseable {
         }
         Pooling pooling = settings.pooling() == null ? null : Pooling.parse(settings.pooling());
         long t0 = System.nanoTime();
+        LOG.info(role + ": loading " + dir);
         // A folder stays as it is; a hub id (owner/name) becomes its snapshot in the HF cache.
         Path local = HubModels.resolve(dir, settings.revision(), HubSettings.fromEnv());
         if (!local.equals(Path.of(dir))) {
             // A hub snapshot folder is named by its commit: /info's model_sha reports that commit.
             settings = settings.withRevision(local.getFileName().toString());
         }
+        long hub = System.nanoTime() - t0;
+        boolean fromHub = !local.equals(Path.of(dir));
         Model model = Model.load(servedName != null ? servedName : dir, local,
-                new ModelOptions(device, settings.gpuMemLimit(), pooling, 0));
+                new ModelOptions(device, settings.gpuMemLimit(), pooling, 0),
+                role.equals("embed") ? ModelKind.EMBEDDER : ModelKind.RERANKER);
+        LOG.info(role + ": " + (fromHub ? "hub " + LoadTimes.seconds(hub) + ", " : "")
+                + model.loadTimes().describe(model.device()));
         ModelKind kind = model.descriptor().kind();
         boolean fits = required == ModelKind.EMBEDDER ? kind == ModelKind.EMBEDDER : kind != ModelKind.EMBEDDER;
         if (!fits) {
@@ -237,7 +249,7 @@ public final class Tandem implements AutoCloseable {
             LOG.warning("--dtype " + settings.dtype() + " is ignored: " + dir + " was exported as "
                     + model.descriptor().dtype() + " (export again with --fp16/--dynamo to change it)");
         }
-        LOG.info("loaded " + model.name() + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        LOG.info(role + ": loaded " + model.name() + " in " + LoadTimes.seconds(System.nanoTime() - t0));
         TeiMetrics metrics = new TeiMetrics(serving.registry(), model.name(), model.descriptor().maxInputLength());
         if (model.gpuMemoryAtLoad() >= 0) {
             metrics.setGpuMemoryBytes(model.gpuMemoryAtLoad());

@@ -60,7 +60,8 @@ class StartupTest {
         try (ServerSocket taken = new ServerSocket(0)) {
             RuntimeException e = startFails("--device", "cpu", "--port", Integer.toString(taken.getLocalPort()),
                     "--embed-model", FIXTURES.resolve("m3-tiny").toString());
-            assertTrue(e.getMessage().contains("is the port in use?"), e.getMessage());
+            assertEquals("port " + taken.getLocalPort() + " is already in use (0.0.0.0:" + taken.getLocalPort()
+                    + "); stop what listens there or choose another port with --port", e.getMessage());
         }
     }
 

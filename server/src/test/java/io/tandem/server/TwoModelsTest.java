@@ -136,6 +136,8 @@ class TwoModelsTest {
         JsonNode embedInfo = get(tandem.port("embed"), "/info");
         assertEquals("cls", embedInfo.get("model_type").get("embedding").get("pooling").asText());
         assertEquals(List.of("dense", "colbert", "sparse"), JSON.convertValue(embedInfo.get("outputs"), List.class));
+        assertEquals(Map.of("dense", "dense_vecs", "sparse", "sparse_weights", "colbert", "colbert_vecs"),
+                JSON.convertValue(embedInfo.get("graph_outputs"), Map.class));
         HttpResponse<String> wrong = send(tandem.port("embed"), "/rerank",
                 Map.of("query", "q", "texts", List.of("a")));
         assertEquals(424, wrong.statusCode());

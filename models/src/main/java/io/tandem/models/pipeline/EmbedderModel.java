@@ -12,21 +12,28 @@ import io.tandem.ort.OutputTensor;
 
 import java.util.EnumSet;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * An embedding graph. Three layouts are understood: Tandem's own (tandem.json names the dense,
- * sparse and ColBERT outputs of one bge-m3 graph), a graph with a pooled output
+ * An embedding graph. Four layouts are understood: Tandem's own (tandem.json names the dense,
+ * sparse and ColBERT outputs of one bge-m3 graph), the community bge-m3 exports without a
+ * tandem.json (outputs {@code dense_vecs}/{@code sparse_vecs}/{@code colbert_vecs} or
+ * {@code dense}/{@code sparse}/{@code colbert}), a graph with a pooled output
  * ({@code sentence_embedding} and similar), and a plain {@code last_hidden_state} graph that is
  * pooled here.
  */
 public final class EmbedderModel extends Model {
 
     private static final List<String> POOLED_NAMES = List.of("sentence_embedding", "sentence_embeddings", "dense_vecs",
-            "embeddings");
+            "embeddings", "dense");
+    // What community bge-m3 exports call the lexical and multi-vector heads (e.g. aapot/bge-m3-onnx,
+    // newtechstudio/bge-m3-3head), read only when no tandem.json names the outputs.
+    private static final List<String> SPARSE_NAMES = List.of("sparse_vecs", "sparse");
+    private static final List<String> COLBERT_NAMES = List.of("colbert_vecs", "colbert");
 
     private final String pooledOutput;
     private final String hiddenOutput;
@@ -39,19 +46,22 @@ public final class EmbedderModel extends Model {
                   InferenceSession session) {
         super(name, files, descriptor, tokenizer, session);
         Map<String, long[]> outputs = graphOutputs();
-        JsonNode named = files.manifest().map(m -> m.path("outputs")).orElse(null);
+        JsonNode named = files.manifest().map(m -> m.path("outputs")).filter(JsonNode::isObject).orElse(null);
         String pooled = named != null ? existing(outputs, named.path("dense").asText(null)) : null;
         if (pooled == null) {
             pooled = POOLED_NAMES.stream().filter(n -> outputs.containsKey(n) && outputs.get(n).length == 2)
                     .findFirst().orElse(null);
         }
+        String sparse = named != null ? existing(outputs, named.path("sparse").asText(null)) : first(outputs, SPARSE_NAMES);
+        String colbert = named != null ? existing(outputs, named.path("colbert").asText(null)) : first(outputs, COLBERT_NAMES);
         String hidden = outputs.containsKey("last_hidden_state") ? "last_hidden_state"
-                : outputs.entrySet().stream().filter(e -> e.getValue().length == 3 && !isColbert(named, e.getKey()))
+                : outputs.entrySet().stream().filter(e -> e.getValue().length == 3 && !e.getKey().equals(colbert)
+                        && !e.getKey().equals(sparse))
                 .map(Map.Entry::getKey).findFirst().orElse(null);
         this.pooledOutput = pooled;
         this.hiddenOutput = hidden;
-        this.sparseOutput = named != null ? existing(outputs, named.path("sparse").asText(null)) : null;
-        this.colbertOutput = named != null ? existing(outputs, named.path("colbert").asText(null)) : null;
+        this.sparseOutput = sparse;
+        this.colbertOutput = colbert;
         if (pooledOutput == null && hiddenOutput == null) {
             throw new ModelLoadException("model " + name + ": the graph has neither a pooled output nor "
                     + "last_hidden_state (outputs: " + outputs.keySet() + ")");
@@ -61,6 +71,9 @@ public final class EmbedderModel extends Model {
         }
         Set<Long> skip = new HashSet<>();
         files.manifest().ifPresent(m -> m.path("sparse_skip_token_ids").forEach(id -> skip.add(id.asLong())));
+        if (sparse != null && files.manifest().map(m -> !m.has("sparse_skip_token_ids")).orElse(true)) {
+            skip.addAll(SpecialIds.of(files));
+        }
         this.sparseSkipIds = skip;
         long[] shape = outputs.get(pooledOutput != null ? pooledOutput : hiddenOutput);
         int dims = (int) shape[shape.length - 1];
@@ -93,6 +106,25 @@ public final class EmbedderModel extends Model {
 
     public boolean hasColbert() {
         return colbertOutput != null;
+    }
+
+    /**
+     * The graph outputs serving each result, for /info: "dense", and "sparse", "colbert" or
+     * "hidden" (a per-token output pooled here) where the graph has them.
+     */
+    public Map<String, String> outputNames() {
+        Map<String, String> names = new LinkedHashMap<>();
+        names.put("dense", pooledOutput != null ? pooledOutput : hiddenOutput);
+        if (sparseOutput != null) {
+            names.put("sparse", sparseOutput);
+        }
+        if (colbertOutput != null) {
+            names.put("colbert", colbertOutput);
+        }
+        if (hiddenOutput != null) {
+            names.put("hidden", hiddenOutput);
+        }
+        return names;
     }
 
     /** Whether /embed_all has something to return. */
@@ -173,15 +205,26 @@ public final class EmbedderModel extends Model {
         return rows(out, hiddenOutput, b, 0, length);
     }
 
-    /** Row b's vectors of tokens first..end-1 from a per-token output. */
+    /**
+     * Row b's vectors of tokens first..end-1 from a per-token output. A padded output may start
+     * at token {@code first} (Tandem's and FlagEmbedding's ColBERT head drop CLS in the graph)
+     * or cover every token (newtechstudio/bge-m3-3head's raw head): its length tells which.
+     */
     private static float[][] rows(Ran out, String output, int b, int first, int end) {
         OutputTensor t = out.get(output);
         int dims = t.dim(t.shape().length - 1);
+        boolean everyToken = out.batch().starts() == null && t.dim(1) == paddedLength(out.batch());
+        int startsAt = everyToken ? 0 : first;
         float[][] vectors = new float[end - first][dims];
         for (int i = first; i < end; i++) {
-            System.arraycopy(t.data(), out.batch().tokenRow(t, b, i, first) * dims, vectors[i - first], 0, dims);
+            System.arraycopy(t.data(), out.batch().tokenRow(t, b, i, startsAt) * dims, vectors[i - first], 0, dims);
         }
         return vectors;
+    }
+
+    private static long paddedLength(Batch batch) {
+        long[] shape = batch.feeds().get("input_ids").shape();
+        return shape[shape.length - 1];
     }
 
     /** FlagEmbedding's lexical weights: max weight per token id, special ids and zeros dropped. */
@@ -209,7 +252,7 @@ public final class EmbedderModel extends Model {
         return name != null && outputs.containsKey(name) ? name : null;
     }
 
-    private static boolean isColbert(JsonNode named, String output) {
-        return named != null && output.equals(named.path("colbert").asText(null));
+    private static String first(Map<String, long[]> outputs, List<String> names) {
+        return names.stream().filter(outputs::containsKey).findFirst().orElse(null);
     }
 }

@@ -2,6 +2,7 @@ package io.tandem.models.pipeline;
 
 import io.tandem.models.ModelDescriptor;
 import io.tandem.models.ModelFiles;
+import io.tandem.models.ModelKind;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
 import io.tandem.models.tokenize.TextTokenizer;
@@ -44,6 +45,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private volatile long shrinkAbove = Long.MAX_VALUE;
     private volatile BooleanSupplier idleAfterBatch = () -> true;
     private long gpuMemoryAtLoad = -1;
+    private LoadTimes loadTimes;
 
     Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session) {
         this.name = name;
@@ -65,14 +67,21 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
 
     /** Loads the folder as whatever kind of model it holds. */
     public static Model load(String name, Path dir, ModelOptions options) {
+        return load(name, dir, options, null);
+    }
+
+    /** As {@link #load(String, Path, ModelOptions)}; {@code kindHint} decides where nothing else does. */
+    public static Model load(String name, Path dir, ModelOptions options, ModelKind kindHint) {
         ModelFiles files = ModelFiles.open(dir);
-        ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling());
+        ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling(), kindHint);
+        long t0 = System.nanoTime();
         TextTokenizer tokenizer;
         try {
             tokenizer = TextTokenizer.load(files.tokenizer(), descriptor.maxInputLength(), descriptor.vocabSize());
         } catch (IOException | RuntimeException e) {
             throw new ModelLoadException("model " + name + ": cannot load " + files.tokenizer() + ": " + e.getMessage(), e);
         }
+        long t1 = System.nanoTime();
         int deviceId = options.device().deviceId();
         OptionalLong before = GpuMemory.get().used(deviceId);
         InferenceSession session;
@@ -89,6 +98,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             }
             throw e;
         }
+        long t2 = System.nanoTime();
         try {
             Model model = descriptor.isClassifier()
                     ? new ClassifierModel(name, files, descriptor, tokenizer, session)
@@ -100,6 +110,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
                         + "last_hidden_state (models/export/tandem_export.py export-plain) to choose the pooling");
             }
             model.warmUp();
+            model.loadTimes = new LoadTimes(t1 - t0, t2 - t1, System.nanoTime() - t2);
             OptionalLong after = GpuMemory.get().used(deviceId);
             if (session.device().startsWith("cuda") && before.isPresent() && after.isPresent()) {
                 model.gpuMemoryAtLoad = after.getAsLong() - before.getAsLong();
@@ -144,6 +155,11 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      */
     public long gpuMemoryAtLoad() {
         return gpuMemoryAtLoad;
+    }
+
+    /** How long the tokenizer, the session and the warm-up took to load. */
+    public LoadTimes loadTimes() {
+        return loadTimes;
     }
 
     /**

@@ -79,6 +79,7 @@ final class Bodies {
                 String device,
                 @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("device_note") String deviceNote,
                 @JsonInclude(JsonInclude.Include.NON_NULL) List<String> outputs,
+                @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("graph_outputs") Map<String, String> graphOutputs,
                 @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("gpu_memory_at_load_bytes") Long gpuMemoryAtLoadBytes,
                 @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("rerank_mode") String rerankMode,
                 @JsonInclude(JsonInclude.Include.NON_NULL) List<ModelSummary> models) {

@@ -96,7 +96,7 @@ final class InfoRoutes {
                 m.settings().maxBatchRequests(), limits.maxClientBatchSize(), limits.autoTruncate(),
                 server.tokenizationWorkers(), TEI_VERSION, null, null, server.version(), model.device(),
                 model.fallbackReason(), embedder != null ? outputs(embedder) : null,
-                model.gpuMemoryAtLoad() >= 0 ? model.gpuMemoryAtLoad() : null, rerankMode, models);
+                embedder != null ? embedder.outputNames() : null, model.gpuMemoryAtLoad() >= 0 ? model.gpuMemoryAtLoad() : null, rerankMode, models);
     }
 
     private static Map<String, Object> modelType(ServedModel m) {

@@ -55,6 +55,8 @@ class DeploymentFilesTest {
             serverEnv.add(m.group(1));
         }
         assertTrue(serverEnv.containsAll(List.of("PORT", "MODEL_ID", "EMBED_GPU_MEM_LIMIT", "RERANK_MODEL")), serverEnv::toString);
+        // Read by the hub downloader (HubSettings.fromEnv), as huggingface_hub reads them, not by a flag.
+        serverEnv.addAll(List.of("HF_HOME", "HF_HUB_CACHE", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"));
     }
 
     /** Up from the working directory (the module folder under Maven) to the folder with pom.xml and docker/. */
@@ -237,6 +239,19 @@ class DeploymentFilesTest {
 
     // ---- compose -----------------------------------------------------------------------------
 
+    /** The seed's case: bge-m3 and a bge reranker from hub repositories that ship ONNX graphs. */
+    private static final String EMBED_HUB_ID = "BAAI/bge-m3";
+    private static final String RERANK_HUB_ID = "BAAI/bge-reranker-base";
+    private static final String HF_HOME = "/var/cache/tandem/huggingface";
+
+    @Test
+    void theImageKeepsTheHubCacheInAWritableFolder() {
+        assertEquals(HF_HOME, finalEnv().get("HF_HOME"));
+        assertTrue(all("RUN").stream().anyMatch(r -> r.stage().equals(finalStage())
+                && r.args().contains("mkdir -p") && r.args().contains(HF_HOME) && r.args().contains("chown -R tandem:tandem /var/cache/tandem")),
+                "the non-root user must own " + HF_HOME + ", or a fresh named volume there is root's");
+    }
+
     @Test
     void composeRunsBothModelsOnGpu0() throws IOException {
         JsonNode service = YAML.readTree(root.resolve("docker/compose.yaml").toFile()).path("services").path("tandem");
@@ -261,12 +276,15 @@ class DeploymentFilesTest {
 
         List<String> volumes = new ArrayList<>();
         service.path("volumes").forEach(v -> volumes.add(v.asText()));
-        assertTrue(volumes.contains("./models-data:/models:ro"), volumes::toString);
+        assertEquals(List.of("hf-cache:" + HF_HOME), volumes);
+        JsonNode compose = YAML.readTree(root.resolve("docker/compose.yaml").toFile());
+        assertTrue(compose.path("volumes").has("hf-cache"), "hf-cache must be a named volume: it outlives the container");
 
         Map<String, String> env = composeEnv(service.path("environment"));
         assertTrue(env.keySet().containsAll(List.of("EMBED_GPU_MEM_LIMIT", "RERANK_GPU_MEM_LIMIT")), env::toString);
-        assertTrue(env.get("EMBED_MODEL").startsWith("/models/"));
-        assertTrue(env.get("RERANK_MODEL").startsWith("/models/"));
+        assertEquals(EMBED_HUB_ID, env.get("EMBED_MODEL"));
+        assertEquals(RERANK_HUB_ID, env.get("RERANK_MODEL"));
+        assertEquals(HF_HOME, env.get("HF_HOME"));
         assertServerReads(env.keySet(), "compose.yaml");
     }
 
@@ -376,6 +394,33 @@ class DeploymentFilesTest {
                 .forEach(c -> c.path("env").forEach(e -> names.add(e.path("name").asText())));
         assertTrue(names.containsAll(List.of("EMBED_GPU_MEM_LIMIT", "RERANK_GPU_MEM_LIMIT")), names::toString);
         assertServerReads(names, "docker/k8s");
+    }
+
+    @Test
+    void kubernetesRunsTheSameHubModelsWithTheCacheOnAVolume() throws IOException {
+        Map<String, JsonNode> k8s = manifests();
+        JsonNode data = k8s.get("ConfigMap").path("data");
+        assertEquals(EMBED_HUB_ID, data.path("EMBED_MODEL").asText());
+        assertEquals(RERANK_HUB_ID, data.path("RERANK_MODEL").asText());
+        assertEquals(HF_HOME, data.path("HF_HOME").asText());
+        JsonNode spec = k8s.get("Deployment").path("spec").path("template").path("spec");
+        JsonNode mount = null;
+        for (JsonNode m : spec.path("containers").get(0).path("volumeMounts")) {
+            if (m.path("mountPath").asText().equals(HF_HOME)) {
+                mount = m;
+            }
+        }
+        assertNotNull(mount, "nothing mounted at " + HF_HOME);
+        assertFalse(mount.path("readOnly").asBoolean(), "the first start writes the downloads there");
+        String volume = mount.path("name").asText();
+        JsonNode claim = null;
+        for (JsonNode v : spec.path("volumes")) {
+            if (v.path("name").asText().equals(volume)) {
+                claim = v.path("persistentVolumeClaim");
+            }
+        }
+        assertNotNull(claim);
+        assertEquals("tandem-hf-cache", claim.path("claimName").asText(), "a cache that survives the pod");
     }
 
     private static void assertServerReads(Set<String> names, String where) {
