@@ -20,6 +20,7 @@ import io.tandem.models.infer.InferenceListener;
 import io.tandem.models.infer.PriorityGate;
 import io.tandem.models.infer.Tokenization;
 import io.tandem.server.core.ServedModel;
+import io.tandem.server.grpc.GrpcServers;
 import io.tandem.server.http.AccessFilter;
 import io.tandem.server.http.ErrorType;
 import io.tandem.server.http.HttpIo;
@@ -53,12 +54,15 @@ public final class Tandem implements AutoCloseable {
     private final List<ServedModel> models;
     private final Tokenization tokenization;
     private final WebServer server;
+    private final GrpcServers grpc;
 
-    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server) {
+    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server,
+                   GrpcServers grpc) {
         this.config = config;
         this.models = models;
         this.tokenization = tokenization;
         this.server = server;
+        this.grpc = grpc;
     }
 
     public static Tandem start(ServerConfig config) {
@@ -76,6 +80,7 @@ public final class Tandem implements AutoCloseable {
         MetricsRegistry registry = new MetricsRegistry();
         List<ServedModel> models = new ArrayList<>();
         Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
+        GrpcServers grpc = null;
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
             TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
@@ -97,18 +102,25 @@ public final class Tandem implements AutoCloseable {
                     });
             addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config);
             addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config);
-            WebServer server = builder.build().start();
+            WebServer helidon = builder.build();
+            grpc = GrpcServers.start(config, embed, rerank);
+            WebServer server = helidon.start();
             if (!server.isRunning() || server.port() < 0) {
                 server.stop();
                 throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
                         + " (is the port in use?)");
             }
-            Tandem tandem = new Tandem(config, models, tokenization, server);
+            Tandem tandem = new Tandem(config, models, tokenization, server, grpc);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
-                    + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : ""));
+                    + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : "")
+                    + grpc.describe());
             return tandem;
         } catch (RuntimeException e) {
+            if (grpc != null) {
+                grpc.shutdown();
+                grpc.awaitTermination(System.nanoTime());
+            }
             models.forEach(ServedModel::close);
             tokenization.close();
             throw e;
@@ -281,6 +293,16 @@ public final class Tandem implements AutoCloseable {
         return server.port(socket);
     }
 
+    /** The gRPC port over both models (--grpc-port), or -1 when it is off. */
+    public int grpcPort() {
+        return grpc.port(GrpcServers.MAIN);
+    }
+
+    /** The port of a model's own gRPC listener ("embed" or "rerank"), or -1 when it is off. */
+    public int grpcPort(String model) {
+        return grpc.port(model);
+    }
+
     public List<ServedModel> models() {
         return models;
     }
@@ -295,7 +317,10 @@ public final class Tandem implements AutoCloseable {
      */
     @Override
     public void close() {
+        long graceEnds = System.nanoTime() + config.shutdownGracePeriod().toNanos();
+        grpc.shutdown(); // both front doors stop taking calls at once, then share the grace period
         server.stop();
+        grpc.awaitTermination(graceEnds);
         long deadline = config.shutdownGracePeriod().toNanos();
         for (ServedModel m : models) {
             m.inference().drain(deadline);
