@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * TEI's gRPC API (tei.v1) next to the HTTP one, in the same process and over the same cores:
@@ -30,6 +32,18 @@ public final class GrpcServers {
 
     /** The listener over both models; the others are named by their model's role. */
     public static final String MAIN = "grpc";
+
+    /**
+     * grpc-java logs a message it cannot take (over the size limit, malformed) as a WARNING with a
+     * stack trace, though the client is answered with its status and the fault is the client's
+     * (HTTP's 413 is not logged either). Held here: the logging framework keeps loggers weakly.
+     */
+    private static final Logger REFUSED_MESSAGES =
+            Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerStream");
+
+    static {
+        REFUSED_MESSAGES.setLevel(Level.SEVERE);
+    }
 
     private final ExecutorService executor;
     private final Map<String, Server> servers;

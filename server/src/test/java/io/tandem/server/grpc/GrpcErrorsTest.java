@@ -35,10 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import static io.tandem.server.grpc.GrpcTiny.failure;
 import static io.tandem.server.grpc.GrpcTiny.ok;
@@ -209,45 +206,12 @@ class GrpcErrorsTest {
         assertEquals(expected, ids);
     }
 
-    /** Warnings and stack traces logged while {@code work} runs. */
-    private static List<LogRecord> logged(ThrowingRunnable work) throws Exception {
-        List<LogRecord> records = Collections.synchronizedList(new ArrayList<>());
-        Handler handler = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel().intValue() >= Level.WARNING.intValue() || r.getThrown() != null) {
-                    records.add(r);
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger root = Logger.getLogger("");
-        root.addHandler(handler);
-        try {
-            work.run();
-        } finally {
-            root.removeHandler(handler);
-        }
-        return List.copyOf(records);
-    }
-
-    interface ThrowingRunnable {
-        void run() throws Exception;
-    }
-
     @Test
     void aPassedDeadlineIsDeadlineExceededAndTheServerGoesOn() throws Exception {
         List<String> texts = Collections.nCopies(32, "a long text about foxes and their dens ".repeat(8));
         RerankRequest big = RerankRequest.newBuilder().setQuery("where do foxes live?").addAllTexts(texts)
                 .setTruncate(true).build();
-        List<LogRecord> logged = logged(() -> {
+        List<LogRecord> logged = GrpcTiny.logged(() -> {
             Status unary = failure(() -> RerankGrpc.newBlockingStub(main).withDeadlineAfter(1, TimeUnit.MILLISECONDS)
                     .rerank(big));
             assertEquals(Status.Code.DEADLINE_EXCEEDED, unary.getCode(), String.valueOf(unary));
@@ -267,7 +231,7 @@ class GrpcErrorsTest {
     @Test
     void aCancelledStreamIsDroppedQuietly() throws Exception {
         CompletableFuture<Status> end = new CompletableFuture<>();
-        List<LogRecord> logged = logged(() -> {
+        List<LogRecord> logged = GrpcTiny.logged(() -> {
             var requests = EmbedGrpc.newStub(main).embedStream(new ClientResponseObserver<EmbedRequest, EmbedResponse>() {
                 ClientCallStreamObserver<EmbedRequest> call;
 

@@ -24,6 +24,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -150,5 +154,38 @@ final class GrpcTiny {
             return e.getStatus();
         }
         throw new AssertionError("the call succeeded");
+    }
+
+    /** Warnings and stack traces logged while {@code work} runs. */
+    static List<LogRecord> logged(ThrowingRunnable work) throws Exception {
+        List<LogRecord> records = Collections.synchronizedList(new ArrayList<>());
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getLevel().intValue() >= Level.WARNING.intValue() || r.getThrown() != null) {
+                    records.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger root = Logger.getLogger("");
+        root.addHandler(handler);
+        try {
+            work.run();
+        } finally {
+            root.removeHandler(handler);
+        }
+        return List.copyOf(records);
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
     }
 }
