@@ -98,7 +98,9 @@ final class RerankService extends RerankGrpc.RerankImplBase {
             }
             ranks.add(rank.build());
         }
-        ranks.sort(Comparator.comparingDouble(io.tandem.server.grpc.tei.Rank::getScore).reversed());
+        // Best first; ties: the higher index first, as TEI's sort-then-reverse and the core's ranking.
+        ranks.sort(Comparator.comparingDouble(io.tandem.server.grpc.tei.Rank::getScore)
+                .thenComparingInt(io.tandem.server.grpc.tei.Rank::getIndex).reversed());
         int n = all.size();
         Answer<Void> cost = new Answer<>(null, tokens, characters, new Timings(
                 Duration.ofNanos(System.nanoTime() - start), Duration.ofNanos(tokenization / n),

@@ -4,6 +4,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.AbstractStub;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.MetadataUtils;
 import io.tandem.server.Tandem;
 import io.tandem.server.grpc.tei.DecodeRequest;
@@ -108,6 +112,16 @@ class GrpcAuthAndLimitsTest {
         assertEquals(2, stream(as(EmbedGrpc.newStub(main), right)::embedStream,
                 List.of(EmbedRequest.newBuilder().setInputs("a").build(), EmbedRequest.newBuilder().setInputs("b").build()))
                 .ok().size());
+    }
+
+    @Test
+    void reflectionNeedsNoKeyAndListsTeisServices() throws Exception {
+        GrpcTiny.Streamed<ServerReflectionResponse> s = stream(ServerReflectionGrpc.newStub(main)::serverReflectionInfo,
+                List.of(ServerReflectionRequest.newBuilder().setListServices("").build()));
+        List<String> services = s.ok().getFirst().getListServicesResponse().getServiceList().stream()
+                .map(ServiceResponse::getName).sorted().toList();
+        assertEquals(List.of("grpc.reflection.v1.ServerReflection", "tei.v1.Embed", "tei.v1.Info", "tei.v1.Predict",
+                "tei.v1.Rerank", "tei.v1.Tokenize"), services);
     }
 
     @Test
