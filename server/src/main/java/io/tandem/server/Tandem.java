@@ -21,6 +21,7 @@ import io.tandem.models.infer.InferenceListener;
 import io.tandem.models.infer.PriorityGate;
 import io.tandem.models.infer.Tokenization;
 import io.tandem.server.core.ServedModel;
+import io.tandem.server.grpc.GrpcServers;
 import io.tandem.server.http.AccessFilter;
 import io.tandem.server.http.ErrorType;
 import io.tandem.server.http.HttpIo;
@@ -54,12 +55,15 @@ public final class Tandem implements AutoCloseable {
     private final List<ServedModel> models;
     private final Tokenization tokenization;
     private final WebServer server;
+    private final GrpcServers grpc;
 
-    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server) {
+    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server,
+                   GrpcServers grpc) {
         this.config = config;
         this.models = models;
         this.tokenization = tokenization;
         this.server = server;
+        this.grpc = grpc;
     }
 
     public static Tandem start(ServerConfig config) {
@@ -80,6 +84,7 @@ public final class Tandem implements AutoCloseable {
         PortCheck.requireFree(config.hostname(), config.embedPort(), "--embed-port");
         PortCheck.requireFree(config.hostname(), config.rerankPort(), "--rerank-port");
         Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
+        GrpcServers grpc = null;
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
             TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
@@ -101,18 +106,25 @@ public final class Tandem implements AutoCloseable {
                     });
             addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config);
             addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config);
-            WebServer server = builder.build().start();
+            WebServer helidon = builder.build();
+            grpc = GrpcServers.start(config, embed, rerank);
+            WebServer server = helidon.start();
             if (!server.isRunning() || server.port() < 0) {
                 server.stop();
                 throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
                         + " (is the port in use?)");
             }
-            Tandem tandem = new Tandem(config, models, tokenization, server);
+            Tandem tandem = new Tandem(config, models, tokenization, server, grpc);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
-                    + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : ""));
+                    + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : "")
+                    + grpc.describe());
             return tandem;
         } catch (RuntimeException e) {
+            if (grpc != null) {
+                grpc.shutdown();
+                grpc.awaitTermination(System.nanoTime());
+            }
             models.forEach(ServedModel::close);
             tokenization.close();
             throw e;
@@ -293,6 +305,16 @@ public final class Tandem implements AutoCloseable {
         return server.port(socket);
     }
 
+    /** The gRPC port over both models (--grpc-port), or -1 when it is off. */
+    public int grpcPort() {
+        return grpc.port(GrpcServers.MAIN);
+    }
+
+    /** The port of a model's own gRPC listener ("embed" or "rerank"), or -1 when it is off. */
+    public int grpcPort(String model) {
+        return grpc.port(model);
+    }
+
     public List<ServedModel> models() {
         return models;
     }
@@ -307,7 +329,10 @@ public final class Tandem implements AutoCloseable {
      */
     @Override
     public void close() {
+        long graceEnds = System.nanoTime() + config.shutdownGracePeriod().toNanos();
+        grpc.shutdown(); // both front doors stop taking calls at once, then share the grace period
         server.stop();
+        grpc.awaitTermination(graceEnds);
         long deadline = config.shutdownGracePeriod().toNanos();
         for (ServedModel m : models) {
             m.inference().drain(deadline);

@@ -192,6 +192,12 @@ public final class Flags {
             "off", "Extra port that serves only the embedder");
     private static final Option<Integer> RERANK_PORT = option("rerank-port", "PORT", Scope.SERVER, PORT_NUMBER, null,
             "off", "Extra port that serves only the reranker");
+    private static final Option<Integer> GRPC_PORT = option("grpc-port", "PORT", Scope.SERVER, PORT_NUMBER, null,
+            "off", "Port for TEI's gRPC API (tei.v1) over both models");
+    private static final Option<Integer> EMBED_GRPC_PORT = option("embed-grpc-port", "PORT", Scope.SERVER,
+            PORT_NUMBER, null, "off", "Extra gRPC port that serves only the embedder");
+    private static final Option<Integer> RERANK_GRPC_PORT = option("rerank-grpc-port", "PORT", Scope.SERVER,
+            PORT_NUMBER, null, "off", "Extra gRPC port that serves only the reranker");
     private static final Option<String> MODEL_ID = option("model-id", "DIR|ID", Scope.SERVER, TEXT, null, "none",
             "TEI's single model; whether it is an embedder or a reranker is found when it loads");
     private static final Option<String> EMBED_MODEL = option("embed-model", "DIR", Scope.SERVER, TEXT, null, "none",
@@ -379,7 +385,8 @@ public final class Flags {
         return new ServerConfig(hostname, port, embedPort, rerankPort,
                 server(s, MODEL_ID), server(s, API_KEY), payloadLimit, jsonOutput, cors, device,
                 workers, grace, server(s, ONNXRUNTIME_NATIVE_PATH), embed, rerank, rerankPriority,
-                priorityMaxWait, priorityBatchTokens, priorityWindow, warnings);
+                priorityMaxWait, priorityBatchTokens, priorityWindow, server(s, GRPC_PORT), server(s, EMBED_GRPC_PORT),
+                server(s, RERANK_GRPC_PORT), warnings);
     }
 
     private static Sources readCommandLine(String[] args, Map<String, String> env) {

@@ -16,6 +16,9 @@ import java.util.List;
  * @param rerankPriorityMaxWait longest the embedder waits while reranker inputs are pending
  * @param rerankPriorityBatchTokens the embedder's token budget per batch while reranks are recent
  * @param rerankPriorityWindow how long after the last reranker input the embedder keeps that budget
+ * @param grpcPort null: no gRPC listener; else TEI's gRPC API over both models (0: any free port)
+ * @param embedGrpcPort null: no embedder-only gRPC listener
+ * @param rerankGrpcPort null: no reranker-only gRPC listener
  * @param warnings non-fatal notes for the start-up log
  */
 public record ServerConfig(
@@ -38,6 +41,9 @@ public record ServerConfig(
         Duration rerankPriorityMaxWait,
         int rerankPriorityBatchTokens,
         Duration rerankPriorityWindow,
+        Integer grpcPort,
+        Integer embedGrpcPort,
+        Integer rerankGrpcPort,
         List<String> warnings) {
 
     public ServerConfig {

@@ -40,6 +40,7 @@ class FlagsTest {
         assertEquals("0.0.0.0", c.hostname());
         assertEquals(3000, c.port());
         assertNull(c.embedPort());
+        assertNull(c.grpcPort());
         assertNull(c.rerankPort());
         assertNull(c.modelId());
         assertNull(c.apiKey());
@@ -399,7 +400,7 @@ class FlagsTest {
         Map<String, String> shown = helpDefaults();
         // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
         assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
-        assertEquals(33, shown.size(), shown::toString);
+        assertEquals(36, shown.size(), shown::toString);
         ServerConfig c = parse();
 
         // The numeric ones, against what parse() applies to an empty command line.
