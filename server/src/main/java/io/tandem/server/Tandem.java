@@ -21,8 +21,10 @@ import io.tandem.models.infer.PriorityGate;
 import io.tandem.models.infer.Tokenization;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.http.AccessFilter;
+import io.tandem.server.http.BodyReadFailure;
 import io.tandem.server.http.ErrorType;
 import io.tandem.server.http.HttpIo;
+import io.tandem.server.http.HttpListeners;
 import io.tandem.server.http.Surface;
 import io.tandem.server.http.TeiRoutes;
 import io.tandem.server.metrics.MetricsRegistry;
@@ -53,12 +55,15 @@ public final class Tandem implements AutoCloseable {
     private final List<ServedModel> models;
     private final Tokenization tokenization;
     private final WebServer server;
+    private final HttpListeners listeners;
 
-    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server) {
+    private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server,
+                   HttpListeners listeners) {
         this.config = config;
         this.models = models;
         this.tokenization = tokenization;
         this.server = server;
+        this.listeners = listeners;
     }
 
     public static Tandem start(ServerConfig config) {
@@ -76,6 +81,8 @@ public final class Tandem implements AutoCloseable {
         MetricsRegistry registry = new MetricsRegistry();
         List<ServedModel> models = new ArrayList<>();
         Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
+        HttpListeners listeners = new HttpListeners(config.headerReadTimeout(), config.keepAliveTimeout(),
+                config.maxConnections());
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
             TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
@@ -83,7 +90,7 @@ public final class Tandem implements AutoCloseable {
             ServedModel rerank = find(models, "rerank");
             Surface root = new Surface(embed, rerank, rerank == null);
             AccessFilter access = new AccessFilter(config.apiKey(), config.corsAllowOrigins());
-            WebServerConfig.Builder builder = WebServer.builder()
+            WebServerConfig.Builder builder = listeners.apply(WebServer.builder())
                     .host(config.hostname())
                     .port(config.port())
                     .shutdownHook(false)
@@ -92,18 +99,19 @@ public final class Tandem implements AutoCloseable {
                     .shutdownGracePeriod(config.shutdownGracePeriod())
                     .directHandlers(jsonDirectHandlers())
                     .routing(r -> {
+                        r.addFilter(BodyReadFailure.FILTER);
                         r.addFilter(access);
                         routes.main(r, root);
                     });
-            addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config);
-            addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config);
+            addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config, listeners);
+            addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config, listeners);
             WebServer server = builder.build().start();
             if (!server.isRunning() || server.port() < 0) {
                 server.stop();
                 throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
                         + " (is the port in use?)");
             }
-            Tandem tandem = new Tandem(config, models, tokenization, server);
+            Tandem tandem = new Tandem(config, models, tokenization, server, listeners);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
                     + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : ""));
@@ -111,6 +119,7 @@ public final class Tandem implements AutoCloseable {
         } catch (RuntimeException e) {
             models.forEach(ServedModel::close);
             tokenization.close();
+            listeners.close();
             throw e;
         }
     }
@@ -133,18 +142,20 @@ public final class Tandem implements AutoCloseable {
     }
 
     private static void addModelPort(WebServerConfig.Builder builder, String name, Integer port, ServedModel model,
-                                     TeiRoutes routes, AccessFilter access, ServerConfig config) {
+                                     TeiRoutes routes, AccessFilter access, ServerConfig config,
+                                     HttpListeners listeners) {
         if (port == null) {
             return;
         }
         if (model == null) {
             throw new IllegalArgumentException("--" + name + "-port is set but no " + name + " model is loaded");
         }
-        builder.putSocket(name, s -> s.host(config.hostname()).port(port)
+        builder.putSocket(name, s -> listeners.apply(s).host(config.hostname()).port(port)
                 .maxPayloadSize(config.payloadLimit())
                 .shutdownGracePeriod(config.shutdownGracePeriod())
                 .directHandlers(jsonDirectHandlers()));
         builder.routing(name, r -> {
+            r.addFilter(BodyReadFailure.FILTER);
             r.addFilter(access);
             routes.single(r, model);
         });
@@ -296,6 +307,7 @@ public final class Tandem implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        listeners.close();
         long deadline = config.shutdownGracePeriod().toNanos();
         for (ServedModel m : models) {
             m.inference().drain(deadline);

@@ -16,6 +16,9 @@ import java.util.List;
  * @param rerankPriorityMaxWait longest the embedder waits while reranker inputs are pending
  * @param rerankPriorityBatchTokens the embedder's token budget per batch while reranks are recent
  * @param rerankPriorityWindow how long after the last reranker input the embedder keeps that budget
+ * @param headerReadTimeout longest a request head may take from its first byte, and a body may stall; zero: none
+ * @param keepAliveTimeout longest an open connection may wait for its next request; zero: none
+ * @param maxConnections open connections per listener; more wait in the accept queue
  * @param warnings non-fatal notes for the start-up log
  */
 public record ServerConfig(
@@ -38,6 +41,9 @@ public record ServerConfig(
         Duration rerankPriorityMaxWait,
         int rerankPriorityBatchTokens,
         Duration rerankPriorityWindow,
+        Duration headerReadTimeout,
+        Duration keepAliveTimeout,
+        int maxConnections,
         List<String> warnings) {
 
     public ServerConfig {
