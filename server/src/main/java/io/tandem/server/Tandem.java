@@ -27,6 +27,7 @@ import io.tandem.server.http.HttpIo;
 import io.tandem.server.http.HttpListeners;
 import io.tandem.server.http.Surface;
 import io.tandem.server.http.TeiRoutes;
+import io.tandem.server.http.UnroutableRequests;
 import io.tandem.server.metrics.MetricsRegistry;
 import io.tandem.server.metrics.TeiMetrics;
 import io.helidon.http.HeaderNames;
@@ -100,6 +101,7 @@ public final class Tandem implements AutoCloseable {
                     .directHandlers(jsonDirectHandlers())
                     .routing(r -> {
                         r.addFilter(BodyReadFailure.FILTER);
+                        r.addFilter(UnroutableRequests.FILTER);
                         r.addFilter(access);
                         routes.main(r, root);
                     });
@@ -156,6 +158,7 @@ public final class Tandem implements AutoCloseable {
                 .directHandlers(jsonDirectHandlers()));
         builder.routing(name, r -> {
             r.addFilter(BodyReadFailure.FILTER);
+            r.addFilter(UnroutableRequests.FILTER);
             r.addFilter(access);
             routes.single(r, model);
         });
