@@ -252,7 +252,8 @@ public final class Tandem implements AutoCloseable {
                     + model.descriptor().dtype() + " (export again with --fp16/--dynamo to change it)");
         }
         LOG.info("loaded " + model.name() + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
-        TeiMetrics metrics = new TeiMetrics(serving.registry(), model.name(), model.descriptor().maxInputLength());
+        TeiMetrics metrics = new TeiMetrics(serving.registry(), metricsName(servedName, dir, local),
+                model.descriptor().maxInputLength());
         if (model.gpuMemoryAtLoad() >= 0) {
             metrics.setGpuMemoryBytes(model.gpuMemoryAtLoad());
         }
@@ -261,6 +262,22 @@ public final class Tandem implements AutoCloseable {
                 .tokenization(serving.tokenization()).gate(serving.gate(), role.equals("rerank")).start();
         metrics.trackQueueSize(inference::queueSize);
         return new ServedModel(role, inference, settings);
+    }
+
+    /**
+     * The {@code model} label of a model's metrics. /metrics is public even with --api-key, so a
+     * model given as a folder is labelled with the folder's name, never its path; a hub id and a
+     * --served-model-name are public names already.
+     */
+    static String metricsName(String servedName, String dir, Path local) {
+        if (servedName != null) {
+            return servedName;
+        }
+        if (!local.equals(Path.of(dir))) {
+            return dir; // a hub id: its snapshot is elsewhere
+        }
+        Path name = Path.of(dir).toAbsolutePath().normalize().getFileName();
+        return name == null ? "model" : name.toString();
     }
 
     /** Helidon answers 413 and 503 itself, before routing: in TEI's JSON error body here too. */
