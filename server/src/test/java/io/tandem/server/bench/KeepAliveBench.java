@@ -29,7 +29,7 @@ public final class KeepAliveBench {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         Tandem tandem = Tandem.start(Flags.parse(new String[] {"--device", "cpu", "--port", "0",
-            "--hostname", "127.0.0.1"}, Map.of()));
+            "--hostname", "127.0.0.1", "--max-client-batch-size", "64"}, Map.of()));
         try {
             int port = tandem.port();
             System.out.printf("%nbge-small-zh-v1.5, CPU, %d cores, %d requests per cell (after 30 warm-up)%n",
