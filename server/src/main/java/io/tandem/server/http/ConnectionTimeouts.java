@@ -3,6 +3,8 @@ package io.tandem.server.http;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * One thread per server that closes connections whose peer is too slow: idle between requests
@@ -11,6 +13,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * closed under it; a zero timeout is off.
  */
 final class ConnectionTimeouts implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ConnectionTimeouts.class.getName());
 
     private final Duration headerRead;
     private final Duration keepAlive;
@@ -53,7 +57,12 @@ final class ConnectionTimeouts implements AutoCloseable {
             }
             long now = System.nanoTime();
             for (FramedHttp1.Connection c : open) {
-                c.expireIfDue(now);
+                try {
+                    c.expireIfDue(now);
+                } catch (RuntimeException e) {
+                    // One connection's failure to close must not end the timeouts of all the others.
+                    LOG.log(Level.FINE, "closing a timed-out connection failed", e);
+                }
             }
         }
     }

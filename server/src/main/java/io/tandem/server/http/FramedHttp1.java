@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -197,9 +196,16 @@ final class FramedHttp1 {
         void expireIfDue(long now) {
             long d = deadline;
             if (d != NONE && now - d > 0) {
+                deadline = NONE;
                 expired = deadlineKind;
                 LOG.fine(() -> "closing connection from " + remotePeer().host() + ": " + expired);
-                ctx.serverSocket().close();
+                try {
+                    ctx.serverSocket().close();
+                } catch (RuntimeException e) {
+                    // Helidon's close shuts output down first, which fails on a socket the peer reset;
+                    // interrupting the blocked read closes the channel all the same.
+                    http1.close(true);
+                }
             }
         }
 
