@@ -23,10 +23,13 @@ import io.tandem.models.infer.Tokenization;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.grpc.GrpcServers;
 import io.tandem.server.http.AccessFilter;
+import io.tandem.server.http.BodyReadFailure;
 import io.tandem.server.http.ErrorType;
 import io.tandem.server.http.HttpIo;
+import io.tandem.server.http.HttpListeners;
 import io.tandem.server.http.Surface;
 import io.tandem.server.http.TeiRoutes;
+import io.tandem.server.http.UnroutableRequests;
 import io.tandem.server.metrics.MetricsRegistry;
 import io.tandem.server.metrics.TeiMetrics;
 import io.helidon.http.HeaderNames;
@@ -56,14 +59,16 @@ public final class Tandem implements AutoCloseable {
     private final Tokenization tokenization;
     private final WebServer server;
     private final GrpcServers grpc;
+    private final HttpListeners listeners;
 
     private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server,
-                   GrpcServers grpc) {
+                   GrpcServers grpc, HttpListeners listeners) {
         this.config = config;
         this.models = models;
         this.tokenization = tokenization;
         this.server = server;
         this.grpc = grpc;
+        this.listeners = listeners;
     }
 
     public static Tandem start(ServerConfig config) {
@@ -85,6 +90,8 @@ public final class Tandem implements AutoCloseable {
         PortCheck.requireFree(config.hostname(), config.rerankPort(), "--rerank-port");
         Tokenization tokenization = new Tokenization(config.tokenizationWorkers());
         GrpcServers grpc = null;
+        HttpListeners listeners = new HttpListeners(config.headerReadTimeout(), config.keepAliveTimeout(),
+                config.maxConnections());
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
             TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
@@ -92,7 +99,7 @@ public final class Tandem implements AutoCloseable {
             ServedModel rerank = find(models, "rerank");
             Surface root = new Surface(embed, rerank, rerank == null);
             AccessFilter access = new AccessFilter(config.apiKey(), config.corsAllowOrigins());
-            WebServerConfig.Builder builder = WebServer.builder()
+            WebServerConfig.Builder builder = listeners.apply(WebServer.builder())
                     .host(config.hostname())
                     .port(config.port())
                     .shutdownHook(false)
@@ -101,11 +108,13 @@ public final class Tandem implements AutoCloseable {
                     .shutdownGracePeriod(config.shutdownGracePeriod())
                     .directHandlers(jsonDirectHandlers())
                     .routing(r -> {
+                        r.addFilter(BodyReadFailure.FILTER);
+                        r.addFilter(UnroutableRequests.FILTER);
                         r.addFilter(access);
                         routes.main(r, root);
                     });
-            addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config);
-            addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config);
+            addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config, listeners);
+            addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config, listeners);
             WebServer helidon = builder.build();
             grpc = GrpcServers.start(config, embed, rerank);
             WebServer server = helidon.start();
@@ -114,7 +123,7 @@ public final class Tandem implements AutoCloseable {
                 throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
                         + " (is the port in use?)");
             }
-            Tandem tandem = new Tandem(config, models, tokenization, server, grpc);
+            Tandem tandem = new Tandem(config, models, tokenization, server, grpc, listeners);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
                     + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : "")
@@ -127,6 +136,7 @@ public final class Tandem implements AutoCloseable {
             }
             models.forEach(ServedModel::close);
             tokenization.close();
+            listeners.close();
             throw e;
         }
     }
@@ -149,18 +159,21 @@ public final class Tandem implements AutoCloseable {
     }
 
     private static void addModelPort(WebServerConfig.Builder builder, String name, Integer port, ServedModel model,
-                                     TeiRoutes routes, AccessFilter access, ServerConfig config) {
+                                     TeiRoutes routes, AccessFilter access, ServerConfig config,
+                                     HttpListeners listeners) {
         if (port == null) {
             return;
         }
         if (model == null) {
             throw new IllegalArgumentException("--" + name + "-port is set but no " + name + " model is loaded");
         }
-        builder.putSocket(name, s -> s.host(config.hostname()).port(port)
+        builder.putSocket(name, s -> listeners.apply(s).host(config.hostname()).port(port)
                 .maxPayloadSize(config.payloadLimit())
                 .shutdownGracePeriod(config.shutdownGracePeriod())
                 .directHandlers(jsonDirectHandlers()));
         builder.routing(name, r -> {
+            r.addFilter(BodyReadFailure.FILTER);
+            r.addFilter(UnroutableRequests.FILTER);
             r.addFilter(access);
             routes.single(r, model);
         });
@@ -262,7 +275,8 @@ public final class Tandem implements AutoCloseable {
                     + model.descriptor().dtype() + " (export again with --fp16/--dynamo to change it)");
         }
         LOG.info(role + ": loaded " + model.name() + " in " + LoadTimes.seconds(System.nanoTime() - t0));
-        TeiMetrics metrics = new TeiMetrics(serving.registry(), model.name(), model.descriptor().maxInputLength());
+        TeiMetrics metrics = new TeiMetrics(serving.registry(), metricsName(servedName, dir, local),
+                model.descriptor().maxInputLength());
         if (model.gpuMemoryAtLoad() >= 0) {
             metrics.setGpuMemoryBytes(model.gpuMemoryAtLoad());
         }
@@ -271,6 +285,22 @@ public final class Tandem implements AutoCloseable {
                 .tokenization(serving.tokenization()).gate(serving.gate(), role.equals("rerank")).start();
         metrics.trackQueueSize(inference::queueSize);
         return new ServedModel(role, inference, settings);
+    }
+
+    /**
+     * The {@code model} label of a model's metrics. /metrics is public even with --api-key, so a
+     * model given as a folder is labelled with the folder's name, never its path; a hub id and a
+     * --served-model-name are public names already.
+     */
+    static String metricsName(String servedName, String dir, Path local) {
+        if (servedName != null) {
+            return servedName;
+        }
+        if (!local.equals(Path.of(dir))) {
+            return dir; // a hub id: its snapshot is elsewhere
+        }
+        Path name = Path.of(dir).toAbsolutePath().normalize().getFileName();
+        return name == null ? "model" : name.toString();
     }
 
     /** Helidon answers 413 and 503 itself, before routing: in TEI's JSON error body here too. */
@@ -333,6 +363,7 @@ public final class Tandem implements AutoCloseable {
         grpc.shutdown(); // both front doors stop taking calls at once, then share the grace period
         server.stop();
         grpc.awaitTermination(graceEnds);
+        listeners.close();
         long deadline = config.shutdownGracePeriod().toNanos();
         for (ServedModel m : models) {
             m.inference().drain(deadline);

@@ -229,6 +229,14 @@ public final class Flags {
             "CPUs - 1, between 1 and 64", "Tokenizer threads");
     private static final Option<Duration> SHUTDOWN_GRACE_PERIOD = option("shutdown-grace-period", "SECONDS",
             Scope.SERVER, SECONDS, Duration.ofSeconds(30), "How long in-flight requests may run after a shutdown signal");
+    private static final Option<Duration> HEADER_READ_TIMEOUT = option("header-read-timeout", "SECONDS",
+            Scope.SERVER, SECONDS, Duration.ofSeconds(10), "Longest a request's head may take to arrive from its"
+                    + " first byte, and a request body may pause; then the connection is closed. 0: no limit");
+    private static final Option<Duration> KEEP_ALIVE_TIMEOUT = option("keep-alive-timeout", "SECONDS",
+            Scope.SERVER, SECONDS, Duration.ofSeconds(60),
+            "Longest an idle keep-alive connection waits for its next request. 0: no limit");
+    private static final Option<Integer> MAX_CONNECTIONS = option("max-connections", "N", Scope.SERVER,
+            POSITIVE_INT, 1024, "Open connections per port; more wait in the accept queue until one closes");
     private static final Option<String> ONNXRUNTIME_NATIVE_PATH = option("onnxruntime-native-path", "DIR",
             Scope.SERVER, TEXT, null, "none", "Folder with ONNX Runtime's native libraries already extracted");
 
@@ -386,7 +394,8 @@ public final class Flags {
                 server(s, MODEL_ID), server(s, API_KEY), payloadLimit, jsonOutput, cors, device,
                 workers, grace, server(s, ONNXRUNTIME_NATIVE_PATH), embed, rerank, rerankPriority,
                 priorityMaxWait, priorityBatchTokens, priorityWindow, server(s, GRPC_PORT), server(s, EMBED_GRPC_PORT),
-                server(s, RERANK_GRPC_PORT), warnings);
+                server(s, RERANK_GRPC_PORT), server(s, HEADER_READ_TIMEOUT), server(s, KEEP_ALIVE_TIMEOUT),
+                server(s, MAX_CONNECTIONS), warnings);
     }
 
     private static Sources readCommandLine(String[] args, Map<String, String> env) {

@@ -19,6 +19,9 @@ import java.util.List;
  * @param grpcPort null: no gRPC listener; else TEI's gRPC API over both models (0: any free port)
  * @param embedGrpcPort null: no embedder-only gRPC listener
  * @param rerankGrpcPort null: no reranker-only gRPC listener
+ * @param headerReadTimeout longest a request head may take from its first byte, and a body may stall; zero: none
+ * @param keepAliveTimeout longest an open connection may wait for its next request; zero: none
+ * @param maxConnections open connections per listener; more wait in the accept queue
  * @param warnings non-fatal notes for the start-up log
  */
 public record ServerConfig(
@@ -44,6 +47,9 @@ public record ServerConfig(
         Integer grpcPort,
         Integer embedGrpcPort,
         Integer rerankGrpcPort,
+        Duration headerReadTimeout,
+        Duration keepAliveTimeout,
+        int maxConnections,
         List<String> warnings) {
 
     public ServerConfig {

@@ -1,6 +1,10 @@
 package io.tandem.server.http;
 
+import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,6 +12,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -16,6 +21,12 @@ import io.tandem.models.infer.Timings;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Bytes in and out: bodies are read and written with our own mapper, never through Helidon's
@@ -23,7 +34,11 @@ import java.io.InputStream;
  */
 public final class HttpIo {
 
-    public static final ObjectMapper JSON = JsonMapper.builder().build();
+    /** Jackson's parse errors quote at most 64 characters of the offending input. */
+    public static final ObjectMapper JSON = JsonMapper.builder(JsonFactory.builder()
+            .errorReportConfiguration(ErrorReportConfiguration.builder()
+                    .maxErrorTokenLength(64).maxRawContentLength(64).build())
+            .build()).build();
 
     private HttpIo() {
     }
@@ -39,24 +54,11 @@ public final class HttpIo {
         if (!type.equals("application/json") && !type.endsWith("+json")) {
             throw new TeiError(415, ErrorType.Validation, "Expected request with `Content-Type: application/json`");
         }
+        byte[] bytes;
         try (InputStream in = req.content().inputStream()) {
-            JsonNode node = JSON.readTree(in);
-            // An empty body reads as a MissingNode (Jackson 2.10+), not null.
-            if (node == null || node.isMissingNode()) {
-                throw new TeiError(400, ErrorType.Validation,
-                        "Failed to parse the request body as JSON: EOF while parsing a value");
-            }
-            if (hasLoneSurrogate(node)) {
-                // Not text in any Unicode encoding; TEI's serde_json refuses it the same way.
-                throw new TeiError(400, ErrorType.Validation,
-                        "Failed to parse the request body as JSON: lone surrogate in a string");
-            }
-            return node;
-        } catch (TeiError e) {
-            throw e;
-        } catch (JacksonException e) {
-            throw new TeiError(400, ErrorType.Validation,
-                    "Failed to parse the request body as JSON: " + e.getOriginalMessage());
+            bytes = in.readAllBytes();
+        } catch (CloseConnectionException e) {
+            throw e; // the peer went away or was too slow: nobody to answer
         } catch (RequestException e) {
             // A chunked body that outgrows --payload-limit is only found out while reading it.
             if (e.status().code() == 413) {
@@ -64,9 +66,73 @@ public final class HttpIo {
             }
             throw new TeiError(400, ErrorType.Validation, "Failed to read the request body");
         } catch (IOException | RuntimeException e) {
-            // e.g. a broken chunk header (Helidon throws NumberFormatException from the entity stream)
             throw new TeiError(400, ErrorType.Validation, "Failed to read the request body");
         }
+        return parseJson(bytes);
+    }
+
+    /**
+     * One JSON document in UTF-8, as strictly as TEI's serde_json reads it: no byte-order mark,
+     * no other encoding (Jackson alone would guess UTF-16 and UTF-32 from the zero bytes), no
+     * invalid UTF-8 (overlong forms, encoded surrogates), nothing but whitespace after the document.
+     */
+    static JsonNode parseJson(byte[] bytes) {
+        CharBuffer text;
+        try {
+            CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT);
+            text = utf8.decode(ByteBuffer.wrap(bytes));
+        } catch (CharacterCodingException e) {
+            throw invalidJson("invalid UTF-8 at byte " + firstInvalidUtf8(bytes));
+        }
+        if (text.length() > 0 && text.charAt(0) == '\uFEFF') {
+            throw invalidJson("expected value at line 1 column 1");
+        }
+        try (JsonParser parser = JSON.createParser(text.array(), text.arrayOffset(), text.remaining())) {
+            JsonNode node = JSON.readTree(parser);
+            // An empty body reads as null (or a MissingNode), not as an error.
+            if (node == null || node.isMissingNode()) {
+                throw invalidJson("EOF while parsing a value");
+            }
+            try {
+                if (parser.nextToken() != null) {
+                    throw invalidJson(trailing(parser.currentTokenLocation()));
+                }
+            } catch (JacksonException e) {
+                throw invalidJson(trailing(e.getLocation()));
+            }
+            if (hasLoneSurrogate(node)) {
+                // Not text in any Unicode encoding; TEI's serde_json refuses it the same way.
+                throw invalidJson("lone surrogate in a string");
+            }
+            return node;
+        } catch (JacksonException e) {
+            throw invalidJson(e.getOriginalMessage());
+        } catch (IOException e) {
+            throw invalidJson("unreadable body");
+        }
+    }
+
+    private static TeiError invalidJson(String detail) {
+        return new TeiError(400, ErrorType.Validation, "Failed to parse the request body as JSON: " + detail);
+    }
+
+    /** serde_json's words for a second document or anything else after the first. */
+    private static String trailing(JsonLocation at) {
+        return at == null ? "trailing characters"
+                : "trailing characters at line " + at.getLineNr() + " column " + at.getColumnNr();
+    }
+
+    /** The offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+    static int firstInvalidUtf8(byte[] bytes) {
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        utf8.decode(in, out, true);
+        return in.position();
     }
 
     /** Whether any string (or key) of the tree holds a UTF-16 surrogate without its partner. */

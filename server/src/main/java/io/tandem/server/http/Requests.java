@@ -143,7 +143,7 @@ public final class Requests {
         String format = body.path("encoding_format").isMissingNode() || body.path("encoding_format").isNull()
                 ? "float" : body.path("encoding_format").asText(null);
         if (!"float".equals(format) && !"base64".equals(format)) {
-            throw TeiError.shape("encoding_format: unknown variant `" + body.path("encoding_format")
+            throw TeiError.shape("encoding_format: unknown variant `" + clip(body.path("encoding_format").toString())
                     + "`, expected `float` or `base64`");
         }
         // OpenAI's vectors are always normalised.
@@ -207,7 +207,7 @@ public final class Requests {
             if ("Left".equals(dir) || "left".equals(dir)) {
                 left = true;
             } else if (!"Right".equals(dir) && !"right".equals(dir)) {
-                throw TeiError.shape("truncation_direction: unknown variant `" + (dir != null ? dir : d.toString())
+                throw TeiError.shape("truncation_direction: unknown variant `" + clip(dir != null ? dir : d.toString())
                         + "`, expected one of `Left`, `Right`, `left`, `right`");
             }
         }
@@ -288,22 +288,29 @@ public final class Requests {
         return TeiError.shape(field + ": data did not match any variant of untagged enum " + type);
     }
 
+    /** At most the first 64 characters of a client's value in a message (whole code points), then "…". */
+    static String clip(String s) {
+        if (s.codePointCount(0, s.length()) <= 64) {
+            return s;
+        }
+        return s.substring(0, s.offsetByCodePoints(0, 64)) + "…";
+    }
+
     private static String describe(JsonNode node) {
         if (node == null || node.isNull()) {
             return "null";
         }
         if (node.isTextual()) {
-            String s = node.asText();
-            return "string \"" + (s.length() > 40 ? s.substring(0, 40) + "…" : s) + "\"";
+            return "string \"" + clip(node.asText()) + "\"";
         }
         if (node.isBoolean()) {
             return "boolean `" + node.asBoolean() + "`";
         }
         if (node.isIntegralNumber()) {
-            return "integer `" + node.asText() + "`";
+            return "integer `" + clip(node.asText()) + "`";
         }
         if (node.isNumber()) {
-            return "floating point `" + node.asText() + "`";
+            return "floating point `" + clip(node.asText()) + "`";
         }
         if (node.isArray()) {
             return "sequence";

@@ -1,6 +1,7 @@
 package io.tandem.server.http;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -99,8 +100,8 @@ final class TeiService implements HttpService {
             }
             try {
                 handler.handle(req, res, s);
-            } catch (InferenceError | TeiError e) {
-                throw e;
+            } catch (InferenceError | TeiError | CloseConnectionException e) {
+                throw e; // CloseConnectionException: the peer went away or was too slow, nobody to answer
             } catch (RuntimeException | OutOfMemoryError e) {
                 // Our bug, a native failure or no memory left: the log gets the details, the client no internals.
                 throw InferenceError.from(e);

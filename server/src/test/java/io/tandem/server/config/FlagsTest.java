@@ -132,6 +132,21 @@ class FlagsTest {
     }
 
     @Test
+    void connectionLimits() {
+        ServerConfig c = parse("--header-read-timeout", "2.5", "--keep-alive-timeout=0", "--max-connections", "8");
+        assertEquals(Duration.ofMillis(2500), c.headerReadTimeout());
+        assertEquals(Duration.ZERO, c.keepAliveTimeout());
+        assertEquals(8, c.maxConnections());
+        c = Flags.parse(new String[0], Map.of("HEADER_READ_TIMEOUT", "3", "KEEP_ALIVE_TIMEOUT", "75",
+                "MAX_CONNECTIONS", "100"));
+        assertEquals(Duration.ofSeconds(3), c.headerReadTimeout());
+        assertEquals(Duration.ofSeconds(75), c.keepAliveTimeout());
+        assertEquals(100, c.maxConnections());
+        assertThrows(FlagException.class, () -> parse("--max-connections", "0"));
+        assertThrows(FlagException.class, () -> parse("--keep-alive-timeout", "-1"));
+    }
+
+    @Test
     void modelSettingsGeneralFormAppliesToBoth() {
         ServerConfig c = parse("--revision", "abc", "--served-model-name", "svc", "--pooling", "last-token",
                 "--max-concurrent-requests", "7", "--max-batch-tokens=100", "--max-batch-requests", "4",
@@ -400,7 +415,7 @@ class FlagsTest {
         Map<String, String> shown = helpDefaults();
         // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
         assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
-        assertEquals(36, shown.size(), shown::toString);
+        assertEquals(39, shown.size(), shown::toString);
         ServerConfig c = parse();
 
         // The numeric ones, against what parse() applies to an empty command line.
@@ -411,6 +426,9 @@ class FlagsTest {
         numeric.put("rerank-priority-batch-tokens", ServerConfig::rerankPriorityBatchTokens);
         numeric.put("rerank-priority-window", x -> seconds(x.rerankPriorityWindow()));
         numeric.put("shutdown-grace-period", x -> seconds(x.shutdownGracePeriod()));
+        numeric.put("header-read-timeout", x -> seconds(x.headerReadTimeout()));
+        numeric.put("keep-alive-timeout", x -> seconds(x.keepAliveTimeout()));
+        numeric.put("max-connections", ServerConfig::maxConnections);
         numeric.put("max-concurrent-requests", x -> x.embed().maxConcurrentRequests());
         numeric.put("max-batch-tokens", x -> x.embed().maxBatchTokens());
         numeric.put("max-client-batch-size", x -> x.embed().maxClientBatchSize());
