@@ -1,7 +1,13 @@
 package io.tandem.server.bench;
 
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,7 +46,9 @@ import java.util.regex.Pattern;
  * Measures /embed tokens/s at client batches 64×128, 32×512 and 4×4096 tokens and at 64 inputs
  * of mixed lengths (16 to 512 tokens, as torch_baseline.py's padded mixed case), /rerank pairs/s
  * at 256 tokens a pair (32-token query, 220-token texts, 32 texts a request), rerank latency
- * with 16 clients of 8 texts alone and while /embed is saturated, and GPU memory before and
+ * with 16 clients of 8 texts alone and while /embed is saturated, single-query latency (p50/p99)
+ * of /embed 1×16 tokens and /rerank 1 query × 20 texts (pairs of 128 tokens), one request at a
+ * time on one keep-alive connection, and GPU memory after each throughput case and before and
  * after 10,000 small mixed requests. Writes one Markdown report, rewritten after every row.
  *
  * <pre>
@@ -172,18 +180,23 @@ public final class GpuLoadBench {
         rerankCase(32, 32, 220);
         latencyCase(false);
         latencyCase(true);
+        singleQuery("/embed 1×16", "/embed", r -> embedBody(r, 1, 16), "1 input × 16 tokens",
+                resp -> checkEmbedResponse(resp, 1), "embed_1x16");
+        singleQuery("/rerank 1×20×128", "/rerank", r -> rerankBody(r, 20, 16, 108),
+                "query 16 + 20 texts × 108 tokens = 20 pairs × 128 tokens", resp -> checkRerankResponse(resp, 20),
+                "rerank_20x128");
         mixed();
         log("done");
     }
 
     /** Shrinks the per-case duration if the whole plan would not fit before the deadline. */
     private void planTime() {
-        // 8 warm-ups (5 throughput cases, 2 latency cases, the background load), the mixed run, slack.
-        double fixed = 8 * warmup + Math.min(mixedMaxSeconds, 45) + 25;
-        double want = fixed + 7 * seconds;
+        // 10 warm-ups (5 throughput, 2 latency, 2 single-query cases, the background load), the mixed run, slack.
+        double fixed = 10 * warmup + Math.min(mixedMaxSeconds, 45) + 25;
+        double want = fixed + 9 * seconds;
         double have = (deadlineNanos - System.nanoTime()) / 1e9;
         if (want > have) {
-            scale = Math.max(0.2, (have - fixed) / (7 * seconds));
+            scale = Math.max(0.2, (have - fixed) / (9 * seconds));
             log(String.format(Locale.ROOT, "plan needs ~%.0f s but %.0f s are left: case durations scaled to %.0f%%",
                     want, have, 100 * scale));
             report.note(String.format(Locale.ROOT, "Case durations were scaled to %.0f%% of %.0f s to fit the time budget.",
@@ -249,6 +262,7 @@ public final class GpuLoadBench {
                 resp -> checkEmbedResponse(resp, batch));
         report.throughput(name, "embed", request, embedClients, s, s.tokensPerSecond(), baseline.get(baselineKey),
                 "tok/s");
+        report.memory("after " + name, memory());
     }
 
     private void rerankCase(int texts, int queryTokens, int textTokens) throws Exception {
@@ -266,6 +280,7 @@ public final class GpuLoadBench {
         report.throughput(name, "rerank", texts + " texts × " + pairTokens + " tokens/pair (query " + queryTokens
                 + " + text " + textTokens + " + 4 specials)", rerankClients, s, s.itemsPerSecond(),
                 baseline.get("rerank_64x256_pairs_s"), "pairs/s");
+        report.memory("after " + name, memory());
     }
 
     /** Rerank latency, 16 clients × 8 texts × 256 tokens; optionally while /embed is saturated. */
@@ -301,6 +316,176 @@ public final class GpuLoadBench {
             }
         }
         report.latency(name, latencyClients, texts, s, embedStats, underLoad ? loadClients : 0);
+    }
+
+    /**
+     * Single-query latency: one client sends one request at a time, all on one keep-alive
+     * connection (a raw socket with TCP no-delay, as SDK clients set it), warm-up then the
+     * measured window; p50/p99 of the round trip. A reconnect (the server closed the
+     * connection) is counted and reported.
+     */
+    private void singleQuery(String name, String path, java.util.function.Function<Random, byte[]> body, String request,
+                             Check check, String baselineKey) throws IOException {
+        URI u = URI.create(url);
+        String host = u.getHost();
+        int port = u.getPort() < 0 ? 80 : u.getPort();
+        Random rnd = new Random(name.hashCode());
+        List<byte[]> requests = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            byte[] b = body.apply(rnd);
+            ByteArrayOutputStream o = new ByteArrayOutputStream();
+            o.writeBytes(("POST " + path + " HTTP/1.1\r\nHost: " + host + ":" + port
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            o.writeBytes(b);
+            requests.add(o.toByteArray());
+        }
+        double measure = measureSeconds();
+        log(String.format(Locale.ROOT, "%s: 1 client on one keep-alive connection, warm-up %.0f s, measure %.1f s",
+                name, warmup, measure));
+        Stats s = new Stats();
+        long[] lat = new long[4096];
+        int connections = 0;
+        long measuredConnections = 0;
+        Conn conn = null;
+        long t = System.nanoTime();
+        s.windowStart = t + (long) (warmup * 1e9);
+        long end = s.windowStart + (long) (measure * 1e9);
+        try {
+            for (int i = 0; System.nanoTime() < end; i++) {
+                if (conn == null) {
+                    conn = new Conn(host, port);
+                    connections++;
+                    if (System.nanoTime() >= s.windowStart) {
+                        measuredConnections++;
+                    }
+                }
+                long t0 = System.nanoTime();
+                Resp resp;
+                try {
+                    resp = conn.exchange(requests.get(i % requests.size()));
+                } catch (IOException e) {
+                    s.error("I/O: " + e.getMessage());
+                    conn.close();
+                    conn = null;
+                    continue;
+                }
+                long t1 = System.nanoTime();
+                if (conn.closed) {
+                    conn.close();
+                    conn = null;
+                }
+                if (resp.status() != 200) {
+                    s.error(resp.status() + " " + abbreviate(resp.text(), 300));
+                    continue;
+                }
+                if (s.check == null) {
+                    s.check = check.check(resp);
+                    log(name + ": first response: " + s.check);
+                }
+                if (t0 >= s.windowStart) {
+                    s.requests.increment();
+                    lat = grow(lat);
+                    lat[(int) ++lat[0]] = t1 - t0;
+                }
+            }
+        } finally {
+            if (conn != null) {
+                conn.close();
+            }
+        }
+        s.windowEnd = System.nanoTime();
+        s.latencies.add(lat);
+        double[] ms = s.sortedMs();
+        Double torch50 = baseline.get(baselineKey + "_p50_ms");
+        Double torch99 = baseline.get(baselineKey + "_p99_ms");
+        log(String.format(Locale.ROOT, "%s: %d requests, p50 %.2f ms, p99 %.2f ms, max %.2f ms, %d connections "
+                        + "(%d opened in the window), %d errors%s", name, ms.length, pct(ms, 50), pct(ms, 99),
+                ms.length == 0 ? Double.NaN : ms[ms.length - 1], connections, measuredConnections, s.errors.sum(),
+                s.firstError == null ? "" : "; first error: " + s.firstError));
+        report.single(String.format(Locale.ROOT, "| %s | %s | %d | %d (%d reopened in the window) | %.2f | %.2f | %.2f | %.2f "
+                        + "| %.2f | %s | %s |", name, request, ms.length, connections, measuredConnections, pct(ms, 50),
+                pct(ms, 90), pct(ms, 99), ms.length == 0 ? Double.NaN : ms[ms.length - 1], pct(ms, 99) / pct(ms, 50),
+                torch50 == null ? "-" : String.format(Locale.ROOT, "%.2f / %.2f (p50 %.2f×)", torch50, torch99,
+                        pct(ms, 50) / torch50), errorsText(s)));
+    }
+
+    /** One keep-alive HTTP/1.1 connection: a request written whole, its response read whole. */
+    private static final class Conn implements AutoCloseable {
+        final Socket socket;
+        final InputStream in;
+        final OutputStream out;
+        boolean closed;
+
+        Conn(String host, int port) throws IOException {
+            socket = new Socket();
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(host, port), 5_000);
+            socket.setSoTimeout(60_000);
+            in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
+            out = socket.getOutputStream();
+        }
+
+        Resp exchange(byte[] request) throws IOException {
+            out.write(request);
+            out.flush();
+            String status = line();
+            int length = -1;
+            boolean chunked = false;
+            for (String h = line(); !h.isEmpty(); h = line()) {
+                String lower = h.toLowerCase(Locale.ROOT);
+                if (lower.startsWith("content-length:")) {
+                    length = Integer.parseInt(h.substring(15).strip());
+                } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+                    chunked = true;
+                } else if (lower.startsWith("connection:") && lower.contains("close")) {
+                    closed = true;
+                }
+            }
+            byte[] body;
+            if (chunked) {
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                for (int n; (n = Integer.parseInt(line().split(";")[0].strip(), 16)) > 0; ) {
+                    b.writeBytes(in.readNBytes(n));
+                    line();
+                }
+                while (!line().isEmpty()) {
+                    // trailers
+                }
+                body = b.toByteArray();
+            } else if (length >= 0) {
+                body = in.readNBytes(length);
+                if (body.length != length) {
+                    throw new IOException("response cut");
+                }
+            } else {
+                throw new IOException("response without Content-Length or chunked body: " + status);
+            }
+            String[] p = status.split(" ");
+            return new Resp(p.length > 1 ? Integer.parseInt(p[1]) : -1, body);
+        }
+
+        private String line() throws IOException {
+            StringBuilder sb = new StringBuilder();
+            for (int c; (c = in.read()) != '\n'; ) {
+                if (c < 0) {
+                    throw new IOException("connection closed by the server");
+                }
+                if (c != '\r') {
+                    sb.append((char) c);
+                }
+            }
+            return sb.toString();
+        }
+
+        @Override
+        public void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
     }
 
     /** 10,000 small requests, /embed and /rerank alternating; GPU memory before, during and after. */
@@ -555,8 +740,10 @@ public final class GpuLoadBench {
                         + "%d errors, %d rejected%s", name, s.requestsPerSecond(), s.itemsPerSecond(), s.tokensPerSecond(),
                 pct(ms, 50), pct(ms, 99), s.errors.sum(), s.rejected.sum(),
                 s.firstError == null ? "" : "; first error: " + s.firstError));
-        s.batchDelta = s.batchDelta.entrySet().stream().filter(e -> e.getKey().equals(modelNames.get(role))
-                || !modelNames.containsKey(role)).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
+        // Metrics label a model by its folder's name, /models by its path (or both the same).
+        String served = modelNames.getOrDefault(role, "");
+        s.batchDelta = s.batchDelta.entrySet().stream().filter(e -> e.getKey().equals(served)
+                || served.endsWith("/" + e.getKey()) || !modelNames.containsKey(role)).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
                 Map.Entry::getValue));
         return s;
     }
@@ -918,6 +1105,7 @@ public final class GpuLoadBench {
         final Path file;
         final List<String> throughputRows = new ArrayList<>();
         final List<String> latencyRows = new ArrayList<>();
+        final List<String> singleRows = new ArrayList<>();
         final List<String> memoryRows = new ArrayList<>();
         final List<String> notes = new ArrayList<>();
         String mixedNote;
@@ -953,6 +1141,11 @@ public final class GpuLoadBench {
             flush();
         }
 
+        synchronized void single(String row) {
+            singleRows.add(row);
+            flush();
+        }
+
         synchronized void memory(String point, MemorySnapshot m) {
             memoryRows.add("| " + point + " | " + mib(m.processMiB) + " | " + mib(m.sinceStartMiB) + " | " + mib(m.gpuUsedMiB)
                     + " / " + mib(m.gpuTotalMiB) + " | " + (m.perModel.isEmpty() ? "-" : m.perModel) + " | "
@@ -981,6 +1174,11 @@ public final class GpuLoadBench {
             sb.append("| condition | clients | req/s | pairs/s | p50 ms | p90 ms | p99 ms | max ms | errors | /embed meanwhile |\n");
             sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
             latencyRows.forEach(r -> sb.append(r).append('\n'));
+            sb.append("\n### Single query (1 client, one request at a time, all on one keep-alive connection)\n\n");
+            sb.append("| case | request | requests | connections | p50 ms | p90 ms | p99 ms | max ms | p99 ÷ p50 "
+                    + "| torch in-process p50 / p99 ms | errors |\n");
+            sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+            singleRows.forEach(r -> sb.append(r).append('\n'));
             sb.append("\n### GPU memory (nvidia-smi; both models share the one JVM process, so per process = both models)\n\n");
             if (gpuBeforeMiB >= 0) {
                 sb.append("GPU memory used before the server started: ").append(gpuBeforeMiB).append(" MiB.\n\n");
