@@ -10,7 +10,9 @@ normalised, 3 warm-ups then 10 timed runs between torch.cuda.synchronize() calls
 
   bge-m3 shape:      tokens/s at (batch, seq) = (64, 128), (32, 512), (4, 4096), and on mixed-length
                      padded batches (64 rows of 16..512, 16 rows of 16..2048 tokens)
-  reranker shape:    pairs/s at batch 64 × 256 tokens (one logit per pair)
+  reranker shape:    pairs/s at batch 64 × 256 and 32 × 256 tokens (one logit per pair)
+  single query:      per-call latency p50/p99 (synchronised after every call) of one /embed input of
+                     16 tokens and of one rerank query with 20 texts, pairs of 128 tokens
 
 Writes a Markdown table (--out) and the same numbers as JSON (--json) for GpuLoadBench's
 "torch in-process" column.
@@ -35,7 +37,11 @@ EMBED_CASES = ((64, 128), (32, 512), (4, 4096))
 # EngineBench's RxA-B cases; the batch is padded to its longest row with an attention mask, as
 # sentence-transformers does, and the rate counts real tokens.
 MIXED_CASES = ((64, 16, 512), (16, 16, 2048))
-RERANK_CASE = (64, 256)
+RERANK_CASES = ((64, 256), (32, 256))
+# Single-query latency: (rows, tokens) per call; per-call times, synchronised after each call.
+LATENCY_EMBED = (1, 16)
+LATENCY_RERANK = (20, 128)
+LATENCY_WARMUPS, LATENCY_RUNS = 30, 300
 
 
 def log(msg: str) -> None:
@@ -59,6 +65,25 @@ def timed_runs(fn, torch, warmups: int, runs: int) -> float:
         fn()
     torch.cuda.synchronize()
     return (time.perf_counter() - start) / runs
+
+
+def latency_ms(fn, torch, warmups: int, runs: int) -> list:
+    """Sorted per-call milliseconds, each call followed by torch.cuda.synchronize()."""
+    for _ in range(warmups):
+        fn()
+    torch.cuda.synchronize()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        out.append((time.perf_counter() - start) * 1000)
+    return sorted(out)
+
+
+def pct(sorted_ms: list, p: float) -> float:
+    import math
+    return sorted_ms[min(len(sorted_ms) - 1, max(0, math.ceil(p / 100 * len(sorted_ms)) - 1))]
 
 
 def main(argv=None) -> int:
@@ -130,22 +155,43 @@ def main(argv=None) -> int:
         measure("bge-m3 shape, padded", f"{batch} × {shortest}-{longest}",
                 f"embed_{batch}x{shortest}to{longest}_tok_s", embed_batch(lengths), sum(lengths),
                 lambda rate, _: f"{rate / 1000:.0f}k tok/s (real tokens)")
+
+    def measure_latency(model_label: str, shape: str, key: str, fn) -> None:
+        """Single-query latency: p50/p99 of per-call times (keys KEY_p50_ms, KEY_p99_ms)."""
+        try:
+            ms = latency_ms(fn, torch, LATENCY_WARMUPS, LATENCY_RUNS)
+            results[f"{key}_p50_ms"] = pct(ms, 50)
+            results[f"{key}_p99_ms"] = pct(ms, 99)
+            rows.append(f"| {model_label}, single query | {shape} | {pct(ms, 50):.2f} | "
+                        f"p50 {pct(ms, 50):.2f} ms, p99 {pct(ms, 99):.2f} ms ({LATENCY_RUNS} calls, each synchronised) |")
+        except Exception as exc:  # noqa: BLE001 - keep the other cases
+            rows.append(f"| {model_label}, single query | {shape} | failed | `{type(exc).__name__}: {exc}`"[:200] + " |")
+        log(rows[-1])
+        write()
+
+    batch, seq = LATENCY_EMBED
+    measure_latency("bge-m3 shape", f"{batch} × {seq}", f"embed_{batch}x{seq}", embed_batch([seq] * batch))
     peak = torch.cuda.max_memory_allocated() / 2**30
     del model
     torch.cuda.empty_cache()
 
     model, impl = load(transformers.XLMRobertaForSequenceClassification, args.models / "hf" / "reranker", torch)
     log(f"reranker shape loaded (attention={impl})")
-    batch, seq = RERANK_CASE
-    ids = torch.randint(4, VOCAB - 1, (batch, seq), device="cuda", generator=gen)
-    mask = torch.ones_like(ids)
 
-    @torch.inference_mode()
-    def rerank():
-        return model(input_ids=ids, attention_mask=mask).logits.float()
+    def rerank_batch(batch: int, seq: int):
+        ids = torch.randint(4, VOCAB - 1, (batch, seq), device="cuda", generator=gen)
+        mask = torch.ones_like(ids)
 
-    measure("reranker shape", f"{batch} × {seq}", f"rerank_{batch}x{seq}_pairs_s", rerank, batch,
-            lambda rate, sec: f"{rate:.0f} pairs/s ({batch * seq / sec / 1000:.0f}k tok/s)")
+        @torch.inference_mode()
+        def rerank():
+            return model(input_ids=ids, attention_mask=mask).logits.float()
+        return rerank
+
+    for batch, seq in RERANK_CASES:
+        measure("reranker shape", f"{batch} × {seq}", f"rerank_{batch}x{seq}_pairs_s", rerank_batch(batch, seq), batch,
+                lambda rate, sec, b=batch, q=seq: f"{rate:.0f} pairs/s ({b * q / sec / 1000:.0f}k tok/s)")
+    batch, seq = LATENCY_RERANK
+    measure_latency("reranker shape", f"{batch} × {seq}", f"rerank_{batch}x{seq}", rerank_batch(batch, seq))
     results["embed_peak_allocated_gib"] = round(peak, 2)
     lines = write()
     lines.append("")
