@@ -24,8 +24,12 @@ import java.util.logging.Logger;
  *
  * <p>The next batch is cut and its tensors built while the current one runs (TEI's one-slot
  * prefetch), so the device never waits for the host. It is cut early only when the waiting
- * inputs already fill a batch, or when the model is idle: cutting as soon as anything waits
+ * inputs already fill a batch, or when a runner is idle: cutting as soon as anything waits
  * would trade one full batch for many small ones under load. There is no wait timer.
+ *
+ * <p>A GPU runs one batch at a time, so a CUDA model has one runner. On the CPU several batches
+ * may run at once, one runner thread each, as LangChain4j runs texts: ONNX Runtime's parallel
+ * sections scale poorly on a few cores for a small model's small matrices.
  */
 public final class BatchQueue<W, R> implements AutoCloseable {
 
@@ -96,17 +100,21 @@ public final class BatchQueue<W, R> implements AutoCloseable {
     /** Inputs cut into batches that have not completed yet. */
     private int inFlight;
     private Cut<W, R> next;
-    private boolean running;
+    private final int runners;
+    /** Runners busy with a batch. */
+    private int running;
     private boolean closing;
     private boolean cutterDone;
 
     /**
      * @param gate     shared with the other model on the same GPU, or null
      * @param priority true for the side the gate favours (the reranker)
+     * @param runners  batches that may run at once (1 on a GPU)
      */
     public BatchQueue(String name, BatchRunner<W, R> runner, Budget budget, Listener listener, PriorityGate gate,
-                      boolean priority) {
+                      boolean priority, int runners) {
         this.name = name;
+        this.runners = runners;
         this.runner = runner;
         this.budget = budget;
         this.listener = listener;
@@ -114,11 +122,14 @@ public final class BatchQueue<W, R> implements AutoCloseable {
         this.priority = priority;
         // Native inference runs on these threads: a large stack, as for model loading.
         Thread.ofPlatform().name("batch-" + name).daemon(true).stackSize(16L << 20).start(this::cutLoop);
-        Thread.ofPlatform().name("infer-" + name).daemon(true).stackSize(16L << 20).start(this::runLoop);
+        for (int i = 0; i < runners; i++) {
+            Thread.ofPlatform().name("infer-" + name + (runners > 1 ? "-" + i : "")).daemon(true)
+                    .stackSize(16L << 20).start(this::runLoop);
+        }
     }
 
     public BatchQueue(String name, BatchRunner<W, R> runner, Budget budget, Listener listener) {
-        this(name, runner, budget, listener, null, false);
+        this(name, runner, budget, listener, null, false, 1);
     }
 
     /** Queues one input; the future completes when its batch has run. */
@@ -226,12 +237,12 @@ public final class BatchQueue<W, R> implements AutoCloseable {
         }
     }
 
-    /** Called with the lock held: inputs wait, and either the model is idle or they fill a batch. */
+    /** Called with the lock held: inputs wait, and either a runner is idle or they fill a batch. */
     private boolean worthCutting() {
         if (waiting.isEmpty()) {
             return false;
         }
-        return !running || waitingTokens >= budget.maxTokens() || waiting.size() >= budget.maxRows();
+        return running < runners || waitingTokens >= budget.maxTokens() || waiting.size() >= budget.maxRows();
     }
 
     private void runLoop() {
@@ -247,7 +258,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 }
                 cut = next;
                 next = null;
-                running = true;
+                running++;
                 changed.signalAll();
             } finally {
                 lock.unlock();
@@ -265,7 +276,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             } finally {
                 lock.lock();
                 try {
-                    running = false;
+                    running--;
                     inFlight -= cut.items().size();
                     changed.signalAll();
                 } finally {

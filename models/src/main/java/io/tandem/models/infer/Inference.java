@@ -86,9 +86,18 @@ public final class Inference implements AutoCloseable {
             }
         };
         this.queue = new BatchQueue<>(name, runner, new BatchQueue.Budget(settings.maxBatchTokens(),
-                settings.maxBatchRequests(), model.packed()), health, b.gate, b.priority);
+                settings.maxBatchRequests(), model.packed()), health, b.gate, b.priority, b.runners > 0 ? b.runners : runners(model));
         // Big batches' scratch memory goes back to the device when the queue runs dry.
         model.shrinkArenaAbove(settings.maxBatchTokens() / 2L, queue::idle);
+    }
+
+    /**
+     * Batches that run at once: one on a GPU (it runs one at a time anyway); on the CPU two, so
+     * that one batch's serial stretches (tensors in and out, small operators) overlap another's
+     * matrix work, as LangChain4j's texts overlap.
+     */
+    private static int runners(Model model) {
+        return model.device().startsWith("cuda") ? 1 : Math.min(2, Runtime.getRuntime().availableProcessors());
     }
 
     /** The one place the model's kind picks how a batch runs. */
@@ -140,6 +149,7 @@ public final class Inference implements AutoCloseable {
         private PriorityGate gate;
         private boolean priority;
         private UnaryOperator<BatchRunner<Set<EmbedOutput>, ModelOutput>> wrapRunner = UnaryOperator.identity();
+        private int runners;
 
         private Builder(Model model) {
             this.model = model;
@@ -175,6 +185,12 @@ public final class Inference implements AutoCloseable {
         /** Wraps the model's batch runner (tests put failures between the queue and the model). */
         public Builder wrapRunner(UnaryOperator<BatchRunner<Set<EmbedOutput>, ModelOutput>> wrap) {
             this.wrapRunner = wrap;
+            return this;
+        }
+
+        /** Batches that may run at once; by default one on a GPU, two on the CPU. */
+        public Builder runners(int runners) {
+            this.runners = runners;
             return this;
         }
 

@@ -20,14 +20,13 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BooleanSupplier;
 
 /**
  * A loaded model: tokenizer, ONNX session and what the folder says about it. Subclasses turn
- * graph outputs into results. Runs are serialised: a CUDA session runs one batch at a time
- * anyway, and the input buffers are reused.
+ * graph outputs into results. Input buffers are reused from batch to batch.
  */
 public abstract sealed class Model implements AutoCloseable permits EmbedderModel, ClassifierModel {
 
@@ -37,10 +36,10 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private final TextTokenizer tokenizer;
     private final InferenceSession session;
     /**
-     * Two sets of input buffers: the next batch is filled while the current one runs (see
-     * {@link #prepare}); a third prepare waits until a run gives its set back.
+     * Input buffer sets not in use: one per batch running and one for the batch filled while they
+     * run (see {@link #prepare}); the batch queue bounds how many are ever out at once.
      */
-    private final BlockingQueue<InputBuffers> freeBuffers = new ArrayBlockingQueue<>(2);
+    private final Queue<InputBuffers> freeBuffers = new ConcurrentLinkedQueue<>();
     private final boolean packed;
     private volatile long shrinkAbove = Long.MAX_VALUE;
     private volatile BooleanSupplier idleAfterBatch = () -> true;
@@ -53,9 +52,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         this.descriptor = descriptor;
         this.tokenizer = tokenizer;
         this.session = session;
-        InputBuffers buffers = InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId());
+        InputBuffers buffers = newBuffers();
         freeBuffers.add(buffers);
-        freeBuffers.add(InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId()));
         this.packed = buffers instanceof PackedInputs;
         for (String input : session.inputNames()) {
             if (!buffers.inputNames().contains(input)) {
@@ -202,13 +200,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      * {@link PreparedBatch#discard()}.
      */
     public PreparedBatch prepare(List<Tokens> rows) {
-        InputBuffers buffers;
-        try {
-            buffers = freeBuffers.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for input buffers", e);
-        }
+        InputBuffers free = freeBuffers.poll();
+        InputBuffers buffers = free != null ? free : newBuffers();
         try {
             return new PreparedBatch(rows, buffers.fill(rows), () -> freeBuffers.add(buffers));
         } catch (RuntimeException | Error e) {
@@ -217,14 +210,19 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         }
     }
 
-    /** Runs a prepared batch for the given outputs, then gives its buffers back. */
+    private InputBuffers newBuffers() {
+        return InputBuffers.forGraph(session.inputNames(), descriptor.padId(), descriptor.firstPositionId());
+    }
+
+    /**
+     * Runs a prepared batch for the given outputs, then gives its buffers back. Batches may run
+     * at once on the CPU; the batch queue runs one at a time on a GPU.
+     */
     protected Ran run(PreparedBatch prepared, Set<String> outputs) {
         try {
             Batch batch = prepared.batch();
             boolean shrink = batch.cost() > shrinkAbove && idleAfterBatch.getAsBoolean();
-            synchronized (this) {
-                return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
-            }
+            return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
         } finally {
             prepared.discard();
         }

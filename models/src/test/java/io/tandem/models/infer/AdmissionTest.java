@@ -54,6 +54,7 @@ class AdmissionTest {
                 .settings(new InferenceSettings(permits, 16384, Integer.MAX_VALUE, 32, true, null, null, timeout,
                         maxResponseBytes))
                 .listener(listener)
+                .runners(1) // one batch at a time: a held batch makes the model busy
                 .wrapRunner(real -> batch -> {
                     BatchRunner.Prepared<ModelOutput> prepared = real.prepare(batch);
                     return () -> {
