@@ -26,7 +26,10 @@ import io.helidon.webserver.spi.ServerConnectionSelector;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.logging.Logger;
 
 /**
@@ -39,6 +42,9 @@ import java.util.logging.Logger;
 final class FramedHttp1 {
 
     private static final Logger LOG = Logger.getLogger(FramedHttp1.class.getName());
+    /** Threads for reads started ahead: one per watched request, blocked on its socket. */
+    private static final ExecutorService WATCHERS = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("client-watch-", 0).factory());
 
     private FramedHttp1() {
     }
@@ -99,6 +105,32 @@ final class FramedHttp1 {
         }
     };
 
+    /**
+     * While a request is served, watches whether its client is still there: the connection's next
+     * read is started ahead, and if it finds the stream's end before the answer is computed, the
+     * serving thread is interrupted, so the core drops the request's inputs still queued instead
+     * of computing them for nobody. Bytes the read-ahead finds (a pipelined request) are kept for
+     * Helidon. Called on the serving thread once the request's body is read; a no-op elsewhere.
+     */
+    static void watchClient() {
+        Connection c = SERVING.get();
+        if (c != null) {
+            c.watch();
+        }
+    }
+
+    /** The request is answered: its client no longer matters to it. */
+    static void stopWatchingClient() {
+        Connection c = SERVING.get();
+        if (c != null) {
+            c.watched = null;
+            Thread.interrupted(); // a hang-up seen just as the answer went out must not outlive it
+        }
+    }
+
+    /** The connection a thread serves: Helidon serves an HTTP/1 connection's requests on its own thread. */
+    private static final ThreadLocal<Connection> SERVING = new ThreadLocal<>();
+
     /** One connection: Helidon's, the framing in front of it, and its read deadline. */
     static final class Connection implements ServerConnection, InterruptableTask<Void>, ConnectionContext {
         private static final long NONE = Long.MIN_VALUE;
@@ -115,6 +147,10 @@ final class FramedHttp1 {
         /** What the deadline is: "keep-alive timeout" or "request read timeout". */
         private volatile String deadlineKind;
         private volatile String expired;
+        /** The socket's next read, started while a request is served; null when none is ahead. */
+        private volatile CompletableFuture<byte[]> ahead;
+        /** The thread serving a request whose client is watched, or null. */
+        private volatile Thread watched;
 
         private Connection(ConnectionContext ctx, Http1Framing framing, ConnectionTimeouts timeouts) {
             this.ctx = ctx;
@@ -164,11 +200,16 @@ final class FramedHttp1 {
             deadlineKind = framing.betweenRequests() ? "keep-alive timeout" : "request read timeout";
             deadline = deadlineForRead();
             try {
-                DataReader socket = ctx.dataReader();
-                socket.ensureAvailable();
-                return socket.readBytes(socket.available());
-            } catch (DataReader.InsufficientDataAvailableException e) {
-                return null;
+                CompletableFuture<byte[]> pending = ahead;
+                if (pending == null) {
+                    return readNow();
+                }
+                ahead = null;
+                try {
+                    return pending.join();
+                } catch (CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re : e;
+                }
             } catch (RuntimeException e) {
                 if (expired != null) {
                     throw new CloseConnectionException(expired);
@@ -176,6 +217,32 @@ final class FramedHttp1 {
                 throw e;
             } finally {
                 deadline = NONE;
+            }
+        }
+
+        /** The socket's next bytes; null at the end of the stream. */
+        private byte[] readNow() {
+            try {
+                DataReader socket = ctx.dataReader();
+                socket.ensureAvailable();
+                return socket.readBytes(socket.available());
+            } catch (DataReader.InsufficientDataAvailableException e) {
+                return null;
+            }
+        }
+
+        private void watch() {
+            Thread serving = Thread.currentThread();
+            watched = serving;
+            if (ahead == null) {
+                CompletableFuture<byte[]> read = CompletableFuture.supplyAsync(this::readNow, WATCHERS);
+                ahead = read;
+                read.whenComplete((bytes, failure) -> {
+                    if (bytes == null && watched == serving) {
+                        LOG.fine(() -> "client " + remotePeer().host() + " left before its answer");
+                        serving.interrupt();
+                    }
+                });
             }
         }
 
@@ -212,10 +279,16 @@ final class FramedHttp1 {
         @Override
         public void handle(Limit limit) throws InterruptedException {
             timeouts.add(this);
+            SERVING.set(this);
             try {
                 http1.handle(limit);
             } finally {
+                SERVING.remove();
                 timeouts.remove(this);
+                CompletableFuture<byte[]> pending = ahead;
+                if (pending != null) {
+                    pending.cancel(true);
+                }
             }
         }
 

@@ -68,6 +68,8 @@ public final class HttpIo {
         } catch (IOException | RuntimeException e) {
             throw new TeiError(400, ErrorType.Validation, "Failed to read the request body");
         }
+        // The request is all read: from here until it is answered, a client that hangs up cancels it.
+        FramedHttp1.watchClient();
         return parseJson(bytes);
     }
 

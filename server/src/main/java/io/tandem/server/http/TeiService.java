@@ -100,11 +100,19 @@ final class TeiService implements HttpService {
             }
             try {
                 handler.handle(req, res, s);
-            } catch (InferenceError | TeiError | CloseConnectionException e) {
+            } catch (InferenceError e) {
+                if (e.kind() == InferenceError.Kind.CANCELLED) {
+                    // The client hung up: nobody reads an answer, and this connection is over.
+                    throw new CloseConnectionException("client left before its answer");
+                }
+                throw e;
+            } catch (TeiError | CloseConnectionException e) {
                 throw e; // CloseConnectionException: the peer went away or was too slow, nobody to answer
             } catch (RuntimeException | OutOfMemoryError e) {
                 // Our bug, a native failure or no memory left: the log gets the details, the client no internals.
                 throw InferenceError.from(e);
+            } finally {
+                FramedHttp1.stopWatchingClient();
             }
         };
     }
