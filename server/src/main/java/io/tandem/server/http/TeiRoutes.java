@@ -4,6 +4,7 @@ import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.metrics.MetricsRegistry;
+import io.tandem.server.trace.Tracing;
 
 import java.util.List;
 import java.util.Map;
@@ -22,11 +23,18 @@ public final class TeiRoutes {
     private final TokenizerRoutes tokenizers = new TokenizerRoutes();
     private final InfoRoutes info;
     private final List<ServedModel> models;
+    private final Tracing tracing;
 
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version) {
+        this(registry, models, tokenizationWorkers, version, Tracing.OFF);
+    }
+
+    public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version,
+                     Tracing tracing) {
         int permits = models.stream().mapToInt(m -> m.inference().settings().maxConcurrentRequests()).max().orElse(0);
         this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version), registry);
         this.models = models;
+        this.tracing = tracing;
     }
 
     /** The main listener: every route at the root, and each model's routes under /models/{name}. */
@@ -60,7 +68,7 @@ public final class TeiRoutes {
 
     private TeiService service(String prefix, Function<ServerRequest, Surface> surface,
                                Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter) {
-        return new TeiService(prefix, surface, metricsFilter, embeds, ranks, tokenizers, info);
+        return new TeiService(prefix, surface, metricsFilter, embeds, ranks, tokenizers, info, tracing);
     }
 
     /** A model by its role ("embed", "rerank"), served name, or the last part of that name. */

@@ -10,6 +10,7 @@ import io.helidon.webserver.http.ServerResponse;
 import io.tandem.models.ModelKind;
 import io.tandem.models.infer.InferenceError;
 import io.tandem.server.metrics.MetricsRegistry;
+import io.tandem.server.trace.Tracing;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +39,7 @@ final class TeiService implements HttpService {
     private final RankRoutes ranks;
     private final TokenizerRoutes tokenizers;
     private final InfoRoutes info;
+    private final Tracing tracing;
 
     /**
      * @param prefix        "" or a path pattern such as /models/{name}
@@ -46,7 +48,7 @@ final class TeiService implements HttpService {
      */
     TeiService(String prefix, Function<ServerRequest, Surface> surface,
                Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter,
-               EmbedRoutes embeds, RankRoutes ranks, TokenizerRoutes tokenizers, InfoRoutes info) {
+               EmbedRoutes embeds, RankRoutes ranks, TokenizerRoutes tokenizers, InfoRoutes info, Tracing tracing) {
         this.prefix = prefix;
         this.surface = surface;
         this.metricsFilter = metricsFilter;
@@ -54,11 +56,12 @@ final class TeiService implements HttpService {
         this.ranks = ranks;
         this.tokenizers = tokenizers;
         this.info = info;
+        this.tracing = tracing;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        Routes r = new Routes(rules);
+        Routes r = new Routes(rules, tracing);
         r.post(prefix + "/embed", on(embeds::embed));
         r.post(prefix + "/embed_all", on(embeds::embedAll));
         r.post(prefix + "/embed_sparse", on(embeds::embedSparse));
@@ -121,9 +124,16 @@ final class TeiService implements HttpService {
     static final class Routes {
         private final HttpRules rules;
         private final Map<String, Set<String>> methods = new LinkedHashMap<>();
+        private final Tracing tracing;
 
         Routes(HttpRules rules) {
+            this(rules, Tracing.OFF);
+        }
+
+        /** With a server span around each POST route when {@code tracing} is on. */
+        Routes(HttpRules rules, Tracing tracing) {
             this.rules = rules;
+            this.tracing = tracing;
         }
 
         void get(String path, Handler handler) {
@@ -133,7 +143,7 @@ final class TeiService implements HttpService {
         }
 
         void post(String path, Handler handler) {
-            rules.post(path, handler);
+            rules.post(path, HttpSpans.traced(tracing, "POST", path, handler));
             allow(path, "POST");
         }
 
