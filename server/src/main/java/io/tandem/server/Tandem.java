@@ -98,7 +98,8 @@ public final class Tandem implements AutoCloseable {
         Tracing tracing = Tracing.start(config.otlpEndpoint(), config.otlpServiceName());
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
-            TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION, tracing);
+            TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION, tracing,
+                    config.task());
             ServedModel embed = find(models, "embed");
             ServedModel rerank = find(models, "rerank");
             Surface root = new Surface(embed, rerank, rerank == null);

@@ -24,17 +24,27 @@ public final class TeiRoutes {
     private final InfoRoutes info;
     private final List<ServedModel> models;
     private final Tracing tracing;
+    private final boolean similarityTask;
+
+    /** The value of TEI's TASK environment variable that routes POST / to /similarity. */
+    public static final String SENTENCE_SIMILARITY = "sentence-similarity";
 
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version) {
-        this(registry, models, tokenizationWorkers, version, Tracing.OFF);
+        this(registry, models, tokenizationWorkers, version, Tracing.OFF, null);
     }
 
+    /**
+     * @param tracing request spans, or {@link Tracing#OFF}
+     * @param task TEI's TASK (--task): "sentence-similarity" makes an embedder's POST / and
+     *     /invocations answer as /similarity; null or anything else: as /embed
+     */
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version,
-                     Tracing tracing) {
+                     Tracing tracing, String task) {
         int permits = models.stream().mapToInt(m -> m.inference().settings().maxConcurrentRequests()).max().orElse(0);
         this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version), registry);
         this.models = models;
         this.tracing = tracing;
+        this.similarityTask = SENTENCE_SIMILARITY.equals(task);
     }
 
     /** The main listener: every route at the root, and each model's routes under /models/{name}. */
@@ -68,7 +78,7 @@ public final class TeiRoutes {
 
     private TeiService service(String prefix, Function<ServerRequest, Surface> surface,
                                Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter) {
-        return new TeiService(prefix, surface, metricsFilter, embeds, ranks, tokenizers, info, tracing);
+        return new TeiService(prefix, surface, metricsFilter, embeds, ranks, tokenizers, info, tracing, similarityTask);
     }
 
     /** A model by its role ("embed", "rerank"), served name, or the last part of that name. */

@@ -37,18 +37,22 @@ final class TeiService implements HttpService {
     private final Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter;
     private final EmbedRoutes embeds;
     private final RankRoutes ranks;
+    private final CohereRerank cohere = new CohereRerank();
     private final TokenizerRoutes tokenizers;
     private final InfoRoutes info;
     private final Tracing tracing;
+    private final boolean similarityTask;
 
     /**
      * @param prefix        "" or a path pattern such as /models/{name}
      * @param surface       the models a request addresses; null: no such model (404)
      * @param metricsFilter which series /metrics shows; null for all
+     * @param similarityTask TASK=sentence-similarity: POST / and /invocations of an embedder are /similarity
      */
     TeiService(String prefix, Function<ServerRequest, Surface> surface,
                Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter,
-               EmbedRoutes embeds, RankRoutes ranks, TokenizerRoutes tokenizers, InfoRoutes info, Tracing tracing) {
+               EmbedRoutes embeds, RankRoutes ranks, TokenizerRoutes tokenizers, InfoRoutes info, Tracing tracing,
+               boolean similarityTask) {
         this.prefix = prefix;
         this.surface = surface;
         this.metricsFilter = metricsFilter;
@@ -57,6 +61,7 @@ final class TeiService implements HttpService {
         this.tokenizers = tokenizers;
         this.info = info;
         this.tracing = tracing;
+        this.similarityTask = similarityTask;
     }
 
     @Override
@@ -70,6 +75,8 @@ final class TeiService implements HttpService {
         r.post(prefix + "/embeddings", on(embeds::openAi));
         r.post(prefix + "/rerank", on(ranks::rerank));
         r.post(prefix + "/predict", on(ranks::predict));
+        r.post(prefix + "/v1/rerank", on(cohere::rerank));
+        r.post(prefix + "/v2/rerank", on(cohere::rerank));
         r.post(prefix + "/tokenize", on(tokenizers::tokenize));
         r.post(prefix + "/decode", on(tokenizers::decode));
         r.get(prefix + "/info", on(info::info));
@@ -79,19 +86,27 @@ final class TeiService implements HttpService {
         r.get(prefix.isEmpty() ? "/" : prefix, health);
         r.get(prefix + "/metrics", (req, res) -> info.metrics(req, res,
                 metricsFilter == null ? null : metricsFilter.apply(req)));
-        // TEI's SageMaker-style routes answer by the model's kind.
-        Handler byKind = on((req, res, s) -> {
-            if (s.embedder() != null) {
-                embeds.embed(req, res, s);
-            } else if (s.reranker() != null && s.reranker().kind() == ModelKind.CLASSIFIER) {
-                ranks.predict(req, res, s);
-            } else {
-                ranks.rerank(req, res, s);
-            }
-        });
+        // TEI's SageMaker-style routes answer by the model's kind (and TASK).
+        Handler byKind = on((req, res, s) -> sageMaker(s).handle(req, res, s));
         r.post(prefix.isEmpty() ? "/" : prefix, byKind);
         r.post(prefix + "/invocations", byKind);
         r.methodNotAllowed();
+    }
+
+    /**
+     * TEI's rule for POST / and /invocations: a classifier (several labels) predicts, a reranker
+     * ranks, an embedder embeds, or answers as /similarity when TASK is sentence-similarity (the
+     * Hugging Face SageMaker task of that name). TEI's third case, SPLADE pooling to
+     * /embed_sparse, cannot occur: Tandem refuses --pooling splade.
+     */
+    private SurfaceHandler sageMaker(Surface s) {
+        if (s.embedder() != null) {
+            return similarityTask ? embeds::similarity : embeds::embed;
+        }
+        if (s.reranker() != null && s.reranker().kind() == ModelKind.CLASSIFIER) {
+            return ranks::predict;
+        }
+        return ranks::rerank;
     }
 
     private Handler on(SurfaceHandler handler) {
