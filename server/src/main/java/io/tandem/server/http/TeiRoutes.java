@@ -2,6 +2,7 @@ package io.tandem.server.http;
 
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
+import io.tandem.server.BuildInfo;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.metrics.MetricsRegistry;
 import io.tandem.server.trace.Tracing;
@@ -41,7 +42,7 @@ public final class TeiRoutes {
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version,
                      Tracing tracing, String task) {
         int permits = models.stream().mapToInt(m -> m.inference().settings().maxConcurrentRequests()).max().orElse(0);
-        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version), registry);
+        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version, BuildInfo.load()), registry);
         this.models = models;
         this.tracing = tracing;
         this.similarityTask = SENTENCE_SIMILARITY.equals(task);
