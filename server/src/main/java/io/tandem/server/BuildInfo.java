@@ -30,7 +30,8 @@ public record BuildInfo(String sha, String dockerLabel) {
     }
 
     static BuildInfo load(String builtSha, Map<String, String> env) {
-        String sha = usable(builtSha) ? builtSha : usable(env.get("TANDEM_GIT_SHA")) ? env.get("TANDEM_GIT_SHA") : UNKNOWN;
+        String imageSha = env.get("TANDEM_GIT_SHA");
+        String sha = usable(builtSha) ? builtSha : usable(imageSha) ? imageSha : UNKNOWN;
         String label = env.get("TANDEM_DOCKER_LABEL");
         return new BuildInfo(sha, label != null && !label.isBlank() ? label : NOT_DOCKER);
     }

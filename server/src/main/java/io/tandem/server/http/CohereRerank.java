@@ -43,7 +43,8 @@ final class CohereRerank {
     record BilledUnits(@JsonProperty("search_units") long searchUnits) {
     }
 
-    record Tokens(@JsonProperty("input_tokens") long inputTokens, @JsonProperty("output_tokens") long outputTokens) {
+    record Tokens(@JsonProperty("input_tokens") long inputTokens,
+                  @JsonProperty("output_tokens") long outputTokens) {
     }
 
     record Meta(@JsonProperty("api_version") ApiVersion apiVersion, @JsonProperty("billed_units") BilledUnits billedUnits,

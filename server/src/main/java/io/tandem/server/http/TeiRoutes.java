@@ -42,7 +42,8 @@ public final class TeiRoutes {
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version,
                      Tracing tracing, String task) {
         int permits = models.stream().mapToInt(m -> m.inference().settings().maxConcurrentRequests()).max().orElse(0);
-        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version, BuildInfo.load()), registry);
+        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version, BuildInfo.load()),
+                registry);
         this.models = models;
         this.tracing = tracing;
         this.similarityTask = SENTENCE_SIMILARITY.equals(task);

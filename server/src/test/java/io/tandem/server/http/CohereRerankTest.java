@@ -116,7 +116,8 @@ class CohereRerankTest {
         refused.expect(400);
         assertEquals(List.of("message"), TestServer.fieldNames(refused.json()));
         assertTrue(refused.json().get("message").asText().contains("not a re-ranker"), refused.body());
-        TestServer.Resp unknown = post(server.port(), "/models/nope/v1/rerank", Map.of("query", QUERY, "documents", TEXTS));
+        TestServer.Resp unknown = post(server.port(), "/models/nope/v1/rerank",
+                Map.of("query", QUERY, "documents", TEXTS));
         unknown.expect(404);
         assertEquals("no model named `nope`", unknown.json().get("message").asText());
     }

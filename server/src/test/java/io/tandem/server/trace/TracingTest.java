@@ -98,7 +98,8 @@ class TracingTest {
             STATUS.put("untraced", post(http, tandem.port(), "/embed", "{\"inputs\":\"alone\"}"));
             STATUS.put("error", post(http, tandem.port(), "/rerank", "{\"query\":\"q\",\"texts\":[]}",
                     "traceparent", "00-" + ERROR_TRACE + "-" + CALLER_SPAN + "-01"));
-            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", tandem.grpcPort()).usePlaintext().build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", tandem.grpcPort())
+                    .usePlaintext().build();
             try {
                 Metadata md = new Metadata();
                 md.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER),
