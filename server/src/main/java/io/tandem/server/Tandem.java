@@ -32,6 +32,7 @@ import io.tandem.server.http.TeiRoutes;
 import io.tandem.server.http.UnroutableRequests;
 import io.tandem.server.metrics.MetricsRegistry;
 import io.tandem.server.metrics.TeiMetrics;
+import io.tandem.server.trace.Tracing;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -60,15 +61,17 @@ public final class Tandem implements AutoCloseable {
     private final WebServer server;
     private final GrpcServers grpc;
     private final HttpListeners listeners;
+    private final Tracing tracing;
 
     private Tandem(ServerConfig config, List<ServedModel> models, Tokenization tokenization, WebServer server,
-                   GrpcServers grpc, HttpListeners listeners) {
+                   GrpcServers grpc, HttpListeners listeners, Tracing tracing) {
         this.config = config;
         this.models = models;
         this.tokenization = tokenization;
         this.server = server;
         this.grpc = grpc;
         this.listeners = listeners;
+        this.tracing = tracing;
     }
 
     public static Tandem start(ServerConfig config) {
@@ -92,9 +95,11 @@ public final class Tandem implements AutoCloseable {
         GrpcServers grpc = null;
         HttpListeners listeners = new HttpListeners(config.headerReadTimeout(), config.keepAliveTimeout(),
                 config.maxConnections());
+        Tracing tracing = Tracing.start(config.otlpEndpoint(), config.otlpServiceName());
         try {
             onLargeStack(() -> loadModels(config, registry, tokenization, observer, models));
-            TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION);
+            TeiRoutes routes = new TeiRoutes(registry, models, config.tokenizationWorkers(), VERSION, tracing,
+                    config.task());
             ServedModel embed = find(models, "embed");
             ServedModel rerank = find(models, "rerank");
             Surface root = new Surface(embed, rerank, rerank == null);
@@ -116,18 +121,19 @@ public final class Tandem implements AutoCloseable {
             addModelPort(builder, "embed", config.embedPort(), embed, routes, access, config, listeners);
             addModelPort(builder, "rerank", config.rerankPort(), rerank, routes, access, config, listeners);
             WebServer helidon = builder.build();
-            grpc = GrpcServers.start(config, embed, rerank);
+            grpc = GrpcServers.start(config, embed, rerank, tracing);
             WebServer server = helidon.start();
             if (!server.isRunning() || server.port() < 0) {
                 server.stop();
                 throw new IllegalStateException("cannot listen on " + config.hostname() + ":" + config.port()
                         + " (is the port in use?)");
             }
-            Tandem tandem = new Tandem(config, models, tokenization, server, grpc, listeners);
+            Tandem tandem = new Tandem(config, models, tokenization, server, grpc, listeners, tracing);
             LOG.info("Tandem " + VERSION + " listening on " + config.hostname() + ":" + server.port()
                     + (config.embedPort() != null ? ", embed port " + server.port("embed") : "")
                     + (config.rerankPort() != null ? ", rerank port " + server.port("rerank") : "")
-                    + grpc.describe());
+                    + grpc.describe()
+                    + (tracing.enabled() ? ", request spans to " + config.otlpEndpoint() : ""));
             return tandem;
         } catch (RuntimeException e) {
             if (grpc != null) {
@@ -137,6 +143,7 @@ public final class Tandem implements AutoCloseable {
             models.forEach(ServedModel::close);
             tokenization.close();
             listeners.close();
+            tracing.close();
             throw e;
         }
     }
@@ -370,5 +377,6 @@ public final class Tandem implements AutoCloseable {
         }
         models.forEach(ServedModel::close);
         tokenization.close();
+        tracing.close(); // last: the spans of the requests that finished above go out first
     }
 }

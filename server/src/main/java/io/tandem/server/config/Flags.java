@@ -237,6 +237,14 @@ public final class Flags {
             "Longest an idle keep-alive connection waits for its next request. 0: no limit");
     private static final Option<Integer> MAX_CONNECTIONS = option("max-connections", "N", Scope.SERVER,
             POSITIVE_INT, 1024, "Open connections per port; more wait in the accept queue until one closes");
+    private static final Option<String> OTLP_ENDPOINT = option("otlp-endpoint", "URL", Scope.SERVER, TEXT, null,
+            "off", "OpenTelemetry collector for request spans, sent as OTLP over gRPC (e.g. http://localhost:4317);"
+                    + " the caller's W3C traceparent is their parent");
+    private static final Option<String> OTLP_SERVICE_NAME = option("otlp-service-name", "NAME", Scope.SERVER, TEXT,
+            "text-embeddings-inference.server", "The spans' service.name");
+    private static final Option<String> TASK = option("task", "TASK", Scope.SERVER, TEXT, null, "none",
+            "sentence-similarity: POST / and /invocations answer as /similarity for an embedder (TEI's TASK"
+                    + " variable for SageMaker); any other value changes nothing");
     private static final Option<String> ONNXRUNTIME_NATIVE_PATH = option("onnxruntime-native-path", "DIR",
             Scope.SERVER, TEXT, null, "none", "Folder with ONNX Runtime's native libraries already extracted");
 
@@ -277,9 +285,8 @@ public final class Flags {
         ignored("hf-api-token", "TOKEN", TEXT, "Ignored as a flag: hub downloads read HF_TOKEN from the environment");
         ignored("huggingface-hub-cache", "DIR", TEXT, "Ignored as a flag: hub downloads read HF_HUB_CACHE / HF_HOME");
         ignored("uds-path", "PATH", TEXT, "Ignored: TEI's python backend only");
-        ignored("otlp-endpoint", "URL", TEXT, "Ignored: no OTLP tracing yet");
-        ignored("otlp-service-name", "NAME", TEXT, "Ignored");
-        ignored("disable-spans", null, BOOL, "Ignored");
+        ignored("disable-spans", null, BOOL, "Ignored: in TEI it leaves the span fields out of JSON log lines,"
+                + " and Tandem's log lines have none; it does not turn off OTLP spans in TEI either");
         ignored("prometheus-port", "PORT", TEXT, "Ignored: metrics are served on /metrics of each API port");
     }
 
@@ -395,7 +402,8 @@ public final class Flags {
                 workers, grace, server(s, ONNXRUNTIME_NATIVE_PATH), embed, rerank, rerankPriority,
                 priorityMaxWait, priorityBatchTokens, priorityWindow, server(s, GRPC_PORT), server(s, EMBED_GRPC_PORT),
                 server(s, RERANK_GRPC_PORT), server(s, HEADER_READ_TIMEOUT), server(s, KEEP_ALIVE_TIMEOUT),
-                server(s, MAX_CONNECTIONS), warnings);
+                server(s, MAX_CONNECTIONS), server(s, OTLP_ENDPOINT), server(s, OTLP_SERVICE_NAME), server(s, TASK),
+                warnings);
     }
 
     private static Sources readCommandLine(String[] args, Map<String, String> env) {

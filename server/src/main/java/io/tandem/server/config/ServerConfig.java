@@ -22,6 +22,9 @@ import java.util.List;
  * @param headerReadTimeout longest a request head may take from its first byte, and a body may stall; zero: none
  * @param keepAliveTimeout longest an open connection may wait for its next request; zero: none
  * @param maxConnections open connections per listener; more wait in the accept queue
+ * @param otlpEndpoint null: no tracing; else the OTLP/gRPC collector request spans go to
+ * @param otlpServiceName the spans' service.name
+ * @param task TEI's TASK: "sentence-similarity" makes an embedder's POST / and /invocations /similarity; null if not set
  * @param warnings non-fatal notes for the start-up log
  */
 public record ServerConfig(
@@ -50,6 +53,9 @@ public record ServerConfig(
         Duration headerReadTimeout,
         Duration keepAliveTimeout,
         int maxConnections,
+        String otlpEndpoint,
+        String otlpServiceName,
+        String task,
         List<String> warnings) {
 
     public ServerConfig {

@@ -5,6 +5,7 @@ import io.grpc.Metadata;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.tandem.models.infer.Answer;
+import io.tandem.server.trace.RequestSpan;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -48,6 +49,7 @@ final class Calls {
             return; // its deadline passed before it started: grpc-java has already answered DEADLINE_EXCEEDED
         }
         Metadata headers = ComputeHeaders.current();
+        RequestSpan span = GrpcSpans.current();
         call.run(work, executor).whenComplete((reply, failure) -> {
             if (out.isCancelled()) {
                 return;
@@ -58,6 +60,7 @@ final class Calls {
             }
             if (reply.cost() != null) {
                 ComputeHeaders.fill(headers, reply.cost());
+                span.answered(reply.cost());
             }
             out.onNext(reply.message());
             out.onCompleted();
@@ -88,6 +91,7 @@ final class Calls {
                                                 Function<Q, Supplier<T>> each, Function<List<T>, Reply<R>> finish) {
         ServerCallStreamObserver<R> out = (ServerCallStreamObserver<R>) observer;
         Metadata headers = ComputeHeaders.current();
+        RequestSpan span = GrpcSpans.current();
         List<CompletableFuture<T>> results = new ArrayList<>();
         CallWork call = new CallWork();
         out.setOnCancelHandler(call::cancel);
@@ -120,6 +124,7 @@ final class Calls {
                                 return;
                             }
                             ComputeHeaders.fill(headers, reply.cost());
+                            span.answered(reply.cost());
                             out.onNext(reply.message());
                             out.onCompleted();
                         });

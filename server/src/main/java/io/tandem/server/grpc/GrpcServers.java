@@ -9,6 +9,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.tandem.server.config.ServerConfig;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.http.Surface;
+import io.tandem.server.trace.Tracing;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -55,6 +56,11 @@ public final class GrpcServers {
 
     /** Starts the listeners the configuration asks for (none: nothing runs). */
     public static GrpcServers start(ServerConfig config, ServedModel embed, ServedModel rerank) {
+        return start(config, embed, rerank, Tracing.OFF);
+    }
+
+    /** With a server span per call when {@code tracing} is on. */
+    public static GrpcServers start(ServerConfig config, ServedModel embed, ServedModel rerank, Tracing tracing) {
         Map<String, Surface> wanted = new LinkedHashMap<>();
         Map<String, Integer> ports = new LinkedHashMap<>();
         if (config.grpcPort() != null) {
@@ -69,7 +75,7 @@ public final class GrpcServers {
         try {
             for (var e : wanted.entrySet()) {
                 GrpcSurface surface = new GrpcSurface(e.getValue(), executor, config.tokenizationWorkers());
-                started.servers.put(e.getKey(), listen(config, ports.get(e.getKey()), surface, executor));
+                started.servers.put(e.getKey(), listen(config, ports.get(e.getKey()), surface, executor, tracing));
             }
         } catch (RuntimeException e) {
             started.shutdown();
@@ -91,11 +97,15 @@ public final class GrpcServers {
         ports.put(role, port);
     }
 
-    private static Server listen(ServerConfig config, int port, GrpcSurface surface, ExecutorService executor) {
+    private static Server listen(ServerConfig config, int port, GrpcSurface surface, ExecutorService executor,
+                                 Tracing tracing) {
         List<ServerInterceptor> interceptors = new ArrayList<>();
         interceptors.add(new ComputeHeaders());
         if (config.apiKey() != null && !config.apiKey().isEmpty()) {
             interceptors.add(new BearerAuth(config.apiKey())); // added last: runs first
+        }
+        if (tracing.enabled()) {
+            interceptors.add(new GrpcSpans(tracing)); // outermost: refused calls get their span too
         }
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(config.hostname(), port))
                 .executor(executor)

@@ -2,6 +2,7 @@ package io.tandem.server.grpc;
 
 import io.grpc.stub.StreamObserver;
 import io.tandem.models.infer.InferenceSettings;
+import io.tandem.server.BuildInfo;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.grpc.tei.InfoGrpc;
 import io.tandem.server.grpc.tei.InfoRequest;
@@ -18,6 +19,7 @@ final class InfoService extends InfoGrpc.InfoImplBase {
     static final String TEI_VERSION = "1.9.3";
 
     private final GrpcSurface surface;
+    private final BuildInfo build = BuildInfo.load();
 
     InfoService(GrpcSurface surface) {
         this.surface = surface;
@@ -34,6 +36,8 @@ final class InfoService extends InfoGrpc.InfoImplBase {
         InferenceSettings limits = m.inference().settings();
         InfoResponse.Builder b = InfoResponse.newBuilder()
                 .setVersion(TEI_VERSION)
+                .setSha(build.sha())
+                .setDockerLabel(build.dockerLabel())
                 .setModelId(m.name())
                 .setModelDtype(d.dtype())
                 .setModelType(switch (d.kind()) {

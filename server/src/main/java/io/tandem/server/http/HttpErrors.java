@@ -8,8 +8,9 @@ import io.tandem.models.infer.InferenceError;
 /**
  * The one place failures become HTTP answers: the core's {@link InferenceError} kinds map to
  * TEI's statuses and error types, HTTP's own refusals ({@link TeiError}) carry theirs. The
- * OpenAI routes answer in OpenAI's error shape. (Helidon's own, such as an unknown path's 404,
- * are answered by the server's direct handlers.)
+ * OpenAI routes answer in OpenAI's error shape, the Cohere/Jina rerank routes in Cohere's
+ * ({@link CohereRerank#status}). (Helidon's own, such as an unknown path's 404, are answered by
+ * the server's direct handlers.)
  */
 final class HttpErrors {
 
@@ -26,7 +27,13 @@ final class HttpErrors {
     }
 
     private static void send(ServerRequest req, ServerResponse res, int status, ErrorType type, String message) {
-        if (!res.isSent()) {
+        if (res.isSent()) {
+            return;
+        }
+        if (CohereRerank.route(req.path().path())) {
+            int cohere = CohereRerank.status(status);
+            HttpIo.send(res, cohere, new CohereRerank.Error(message));
+        } else {
             HttpIo.sendError(res, status, type, message, openAi(req));
         }
     }

@@ -187,6 +187,7 @@ public final class HttpIo {
 
     /** A served request's answer with TEI's x-compute-* and x-*-time headers. */
     public static void sendAnswer(ServerResponse res, Answer<?> answer, Object body) {
+        HttpSpans.answered(answer);
         Timings t = answer.timings();
         res.header(HeaderNames.create("x-compute-type"), "gpu+optimized");
         res.header(HeaderNames.create("x-compute-time"), Long.toString(t.total().toMillis()));

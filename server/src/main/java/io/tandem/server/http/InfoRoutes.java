@@ -1,6 +1,7 @@
 package io.tandem.server.http;
 
 import io.tandem.models.ModelKind;
+import io.tandem.server.BuildInfo;
 import io.tandem.models.infer.InferenceError;
 import io.tandem.models.infer.InferenceSettings;
 import io.tandem.models.pipeline.EmbedOutput;
@@ -31,7 +32,7 @@ final class InfoRoutes {
     private final byte[] openApi;
 
     /** Server-wide facts /info reports next to the model's. */
-    record ServerInfo(int maxConcurrentRequests, int tokenizationWorkers, String version) {
+    record ServerInfo(int maxConcurrentRequests, int tokenizationWorkers, String version, BuildInfo build) {
     }
 
     InfoRoutes(ServerInfo server, MetricsRegistry registry) {
@@ -94,7 +95,7 @@ final class InfoRoutes {
         return new Bodies.Info(m.name(), m.settings().revision(), d.dtype(), m.name(), modelType(m),
                 limits.maxConcurrentRequests(), d.maxInputLength(), limits.maxBatchTokens(),
                 m.settings().maxBatchRequests(), limits.maxClientBatchSize(), limits.autoTruncate(),
-                server.tokenizationWorkers(), TEI_VERSION, null, null, server.version(), model.device(),
+                server.tokenizationWorkers(), TEI_VERSION, server.build().sha(), server.build().dockerLabel(), server.version(), model.device(),
                 model.fallbackReason(), embedder != null ? outputs(embedder) : null,
                 embedder != null ? embedder.outputNames() : null, model.gpuMemoryAtLoad() >= 0 ? model.gpuMemoryAtLoad() : null, rerankMode, models);
     }

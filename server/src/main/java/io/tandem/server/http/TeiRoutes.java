@@ -2,8 +2,10 @@ package io.tandem.server.http;
 
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
+import io.tandem.server.BuildInfo;
 import io.tandem.server.core.ServedModel;
 import io.tandem.server.metrics.MetricsRegistry;
+import io.tandem.server.trace.Tracing;
 
 import java.util.List;
 import java.util.Map;
@@ -22,11 +24,29 @@ public final class TeiRoutes {
     private final TokenizerRoutes tokenizers = new TokenizerRoutes();
     private final InfoRoutes info;
     private final List<ServedModel> models;
+    private final Tracing tracing;
+    private final boolean similarityTask;
+
+    /** The value of TEI's TASK environment variable that routes POST / to /similarity. */
+    public static final String SENTENCE_SIMILARITY = "sentence-similarity";
 
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version) {
+        this(registry, models, tokenizationWorkers, version, Tracing.OFF, null);
+    }
+
+    /**
+     * @param tracing request spans, or {@link Tracing#OFF}
+     * @param task TEI's TASK (--task): "sentence-similarity" makes an embedder's POST / and
+     *     /invocations answer as /similarity; null or anything else: as /embed
+     */
+    public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version,
+                     Tracing tracing, String task) {
         int permits = models.stream().mapToInt(m -> m.inference().settings().maxConcurrentRequests()).max().orElse(0);
-        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version), registry);
+        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version, BuildInfo.load()),
+                registry);
         this.models = models;
+        this.tracing = tracing;
+        this.similarityTask = SENTENCE_SIMILARITY.equals(task);
     }
 
     /** The main listener: every route at the root, and each model's routes under /models/{name}. */
@@ -60,7 +80,7 @@ public final class TeiRoutes {
 
     private TeiService service(String prefix, Function<ServerRequest, Surface> surface,
                                Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter) {
-        return new TeiService(prefix, surface, metricsFilter, embeds, ranks, tokenizers, info);
+        return new TeiService(prefix, surface, metricsFilter, embeds, ranks, tokenizers, info, tracing, similarityTask);
     }
 
     /** A model by its role ("embed", "rerank"), served name, or the last part of that name. */

@@ -10,6 +10,7 @@ import io.helidon.webserver.http.ServerResponse;
 import io.tandem.models.ModelKind;
 import io.tandem.models.infer.InferenceError;
 import io.tandem.server.metrics.MetricsRegistry;
+import io.tandem.server.trace.Tracing;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,17 +37,22 @@ final class TeiService implements HttpService {
     private final Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter;
     private final EmbedRoutes embeds;
     private final RankRoutes ranks;
+    private final CohereRerank cohere = new CohereRerank();
     private final TokenizerRoutes tokenizers;
     private final InfoRoutes info;
+    private final Tracing tracing;
+    private final boolean similarityTask;
 
     /**
      * @param prefix        "" or a path pattern such as /models/{name}
      * @param surface       the models a request addresses; null: no such model (404)
      * @param metricsFilter which series /metrics shows; null for all
+     * @param similarityTask TASK=sentence-similarity: POST / and /invocations of an embedder are /similarity
      */
     TeiService(String prefix, Function<ServerRequest, Surface> surface,
                Function<ServerRequest, Predicate<Map<String, String>>> metricsFilter,
-               EmbedRoutes embeds, RankRoutes ranks, TokenizerRoutes tokenizers, InfoRoutes info) {
+               EmbedRoutes embeds, RankRoutes ranks, TokenizerRoutes tokenizers, InfoRoutes info, Tracing tracing,
+               boolean similarityTask) {
         this.prefix = prefix;
         this.surface = surface;
         this.metricsFilter = metricsFilter;
@@ -54,11 +60,13 @@ final class TeiService implements HttpService {
         this.ranks = ranks;
         this.tokenizers = tokenizers;
         this.info = info;
+        this.tracing = tracing;
+        this.similarityTask = similarityTask;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        Routes r = new Routes(rules);
+        Routes r = new Routes(rules, tracing);
         r.post(prefix + "/embed", on(embeds::embed));
         r.post(prefix + "/embed_all", on(embeds::embedAll));
         r.post(prefix + "/embed_sparse", on(embeds::embedSparse));
@@ -67,6 +75,8 @@ final class TeiService implements HttpService {
         r.post(prefix + "/embeddings", on(embeds::openAi));
         r.post(prefix + "/rerank", on(ranks::rerank));
         r.post(prefix + "/predict", on(ranks::predict));
+        r.post(prefix + "/v1/rerank", on(cohere::rerank));
+        r.post(prefix + "/v2/rerank", on(cohere::rerank));
         r.post(prefix + "/tokenize", on(tokenizers::tokenize));
         r.post(prefix + "/decode", on(tokenizers::decode));
         r.get(prefix + "/info", on(info::info));
@@ -76,19 +86,27 @@ final class TeiService implements HttpService {
         r.get(prefix.isEmpty() ? "/" : prefix, health);
         r.get(prefix + "/metrics", (req, res) -> info.metrics(req, res,
                 metricsFilter == null ? null : metricsFilter.apply(req)));
-        // TEI's SageMaker-style routes answer by the model's kind.
-        Handler byKind = on((req, res, s) -> {
-            if (s.embedder() != null) {
-                embeds.embed(req, res, s);
-            } else if (s.reranker() != null && s.reranker().kind() == ModelKind.CLASSIFIER) {
-                ranks.predict(req, res, s);
-            } else {
-                ranks.rerank(req, res, s);
-            }
-        });
+        // TEI's SageMaker-style routes answer by the model's kind (and TASK).
+        Handler byKind = on((req, res, s) -> sageMaker(s).handle(req, res, s));
         r.post(prefix.isEmpty() ? "/" : prefix, byKind);
         r.post(prefix + "/invocations", byKind);
         r.methodNotAllowed();
+    }
+
+    /**
+     * TEI's rule for POST / and /invocations: a classifier (several labels) predicts, a reranker
+     * ranks, an embedder embeds, or answers as /similarity when TASK is sentence-similarity (the
+     * Hugging Face SageMaker task of that name). TEI's third case, SPLADE pooling to
+     * /embed_sparse, cannot occur: Tandem refuses --pooling splade.
+     */
+    private SurfaceHandler sageMaker(Surface s) {
+        if (s.embedder() != null) {
+            return similarityTask ? embeds::similarity : embeds::embed;
+        }
+        if (s.reranker() != null && s.reranker().kind() == ModelKind.CLASSIFIER) {
+            return ranks::predict;
+        }
+        return ranks::rerank;
     }
 
     private Handler on(SurfaceHandler handler) {
@@ -129,9 +147,16 @@ final class TeiService implements HttpService {
     static final class Routes {
         private final HttpRules rules;
         private final Map<String, Set<String>> methods = new LinkedHashMap<>();
+        private final Tracing tracing;
 
         Routes(HttpRules rules) {
+            this(rules, Tracing.OFF);
+        }
+
+        /** With a server span around each POST route when {@code tracing} is on. */
+        Routes(HttpRules rules, Tracing tracing) {
             this.rules = rules;
+            this.tracing = tracing;
         }
 
         void get(String path, Handler handler) {
@@ -141,7 +166,7 @@ final class TeiService implements HttpService {
         }
 
         void post(String path, Handler handler) {
-            rules.post(path, handler);
+            rules.post(path, HttpSpans.traced(tracing, "POST", path, handler));
             allow(path, "POST");
         }
 

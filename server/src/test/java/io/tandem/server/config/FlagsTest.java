@@ -353,8 +353,27 @@ class FlagsTest {
     @Test
     void teiOnlyFlagsAreAcceptedWithAWarning() {
         ServerConfig c = parse("--huggingface-hub-cache", "/data", "--disable-spans", "--otlp-endpoint=http://x");
-        assertEquals(3, c.warnings().size());
+        assertEquals(2, c.warnings().size(), c.warnings()::toString);
         assertTrue(c.warnings().getFirst().contains("--huggingface-hub-cache"));
+        assertTrue(c.warnings().get(1).contains("--disable-spans"));
+    }
+
+    @Test
+    void tracingAndTaskFlagsAsTei() {
+        ServerConfig c = parse();
+        assertNull(c.otlpEndpoint(), "no SDK unless an endpoint is set");
+        assertEquals("text-embeddings-inference.server", c.otlpServiceName());
+        assertNull(c.task());
+        c = parseEnv(Map.of("OTLP_ENDPOINT", "http://collector:4317", "OTLP_SERVICE_NAME", "tei",
+                "TASK", "sentence-similarity"));
+        assertEquals("http://collector:4317", c.otlpEndpoint());
+        assertEquals("tei", c.otlpServiceName());
+        assertEquals("sentence-similarity", c.task());
+        c = parseEnv(Map.of("OTLP_ENDPOINT", "http://collector:4317"), "--otlp-endpoint", "http://other:4317",
+                "--task", "feature-extraction");
+        assertEquals("http://other:4317", c.otlpEndpoint());
+        assertEquals("feature-extraction", c.task());
+        assertTrue(c.warnings().isEmpty(), c.warnings()::toString);
     }
 
     @Test
@@ -415,7 +434,7 @@ class FlagsTest {
         Map<String, String> shown = helpDefaults();
         // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
         assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
-        assertEquals(39, shown.size(), shown::toString);
+        assertEquals(42, shown.size(), shown::toString);
         ServerConfig c = parse();
 
         // The numeric ones, against what parse() applies to an empty command line.
@@ -454,7 +473,7 @@ class FlagsTest {
             }
             assertEquals(c, parse("--" + e.getKey(), e.getValue()), e.getKey() + " " + e.getValue());
         }
-        assertEquals(Set.of("hostname", "json-output", "device", "rerank-priority", "auto-truncate"),
+        assertEquals(Set.of("hostname", "json-output", "device", "rerank-priority", "auto-truncate", "otlp-service-name"),
                 Set.copyOf(shown.entrySet().stream()
                         .filter(e -> !DESCRIBED_DEFAULTS.contains(e.getValue()) && !e.getValue().matches("\\d+(\\.\\d+)?"))
                         .map(Map.Entry::getKey).toList()));

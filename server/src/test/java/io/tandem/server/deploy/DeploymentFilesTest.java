@@ -220,6 +220,16 @@ class DeploymentFilesTest {
     }
 
     @Test
+    void infoShaAndDockerLabelComeFromBuildArguments() {
+        // Read by io.tandem.server.BuildInfo: the build context has no .git.
+        Map<String, String> env = finalEnv();
+        assertEquals("${GIT_SHA}", env.get("TANDEM_GIT_SHA"));
+        assertEquals("${DOCKER_LABEL}", env.get("TANDEM_DOCKER_LABEL"));
+        List<String> args = all("ARG").stream().map(Instruction::args).toList();
+        assertTrue(args.contains("GIT_SHA=unknown") && args.contains("DOCKER_LABEL=local"), args::toString);
+    }
+
+    @Test
     void listensOnPort80WithAHealthcheck() {
         assertEquals("80", finalEnv().get("PORT"));
         assertTrue(all("EXPOSE").stream().anyMatch(i -> i.args().equals("80")));

@@ -219,7 +219,7 @@ class ErrorsTest {
     void unknownPathIs404() {
         String body = tei("Endpoint not found", "Validation");
         server.get("/nope").expect(404, body);
-        server.post("/v2/rerank", "{\"query\":\"q\",\"texts\":[\"a\"]}").expect(404, body);
+        server.post("/v3/rerank", "{\"query\":\"q\",\"texts\":[\"a\"]}").expect(404, body); // v1, v2: Cohere's
     }
 
     @Test
