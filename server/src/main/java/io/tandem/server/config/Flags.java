@@ -1,5 +1,7 @@
 package io.tandem.server.config;
 
+import io.tandem.models.infer.InferenceSettings;
+
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.net.InetAddress;
@@ -257,7 +259,8 @@ public final class Flags {
     private static final Option<Integer> MAX_CONCURRENT_REQUESTS = option("max-concurrent-requests", "N", Scope.MODEL,
             POSITIVE_INT, 512, "Inputs in flight at once; more are refused with 429");
     private static final Option<Integer> MAX_BATCH_TOKENS = option("max-batch-tokens", "N", Scope.MODEL,
-            POSITIVE_INT, 16384, "Token budget per backend batch");
+            POSITIVE_INT, null, InferenceSettings.GPU_BATCH_TOKENS + " on a GPU, " + InferenceSettings.CPU_BATCH_TOKENS
+                    + " on the CPU", "Token budget per backend batch (the CPU's fits its caches)");
     private static final Option<Integer> MAX_BATCH_REQUESTS = option("max-batch-requests", "N", Scope.MODEL,
             POSITIVE_INT, null, "none", "Most inputs per backend batch");
     private static final Option<Integer> MAX_CLIENT_BATCH_SIZE = option("max-client-batch-size", "N", Scope.MODEL,

@@ -11,6 +11,7 @@ import java.time.Duration;
  * @param model local model directory ({@code --embed-model}/{@code --rerank-model}); null if not set
  * @param servedModelName null: derive from the model later
  * @param pooling cls, mean, lasttoken or splade; null: from the model's own config
+ * @param maxBatchTokens null: the device's default
  * @param maxBatchRequests null: no cap
  * @param gpuMemLimit bytes; null: unlimited
  * @param dtype float32 or float16; null: from the model
@@ -23,7 +24,7 @@ public record ModelSettings(
         String servedModelName,
         String pooling,
         int maxConcurrentRequests,
-        int maxBatchTokens,
+        Integer maxBatchTokens,
         Integer maxBatchRequests,
         int maxClientBatchSize,
         boolean autoTruncate,
@@ -36,7 +37,7 @@ public record ModelSettings(
 
     /** The limits and defaults the inference core applies. */
     public InferenceSettings inference() {
-        return new InferenceSettings(maxConcurrentRequests, maxBatchTokens,
+        return new InferenceSettings(maxConcurrentRequests, maxBatchTokens == null ? 0 : maxBatchTokens,
                 maxBatchRequests == null ? Integer.MAX_VALUE : maxBatchRequests, maxClientBatchSize, autoTruncate,
                 defaultPrompt, defaultPromptName, requestTimeout, maxResponseBytes);
     }

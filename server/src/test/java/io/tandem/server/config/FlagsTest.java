@@ -52,7 +52,7 @@ class FlagsTest {
         assertEquals(Duration.ofSeconds(30), c.shutdownGracePeriod());
         assertNull(c.onnxruntimeNativePath());
         assertEquals(List.of(), c.warnings());
-        ModelSettings expected = new ModelSettings(null, null, null, null, 512, 16384, null, 32, true,
+        ModelSettings expected = new ModelSettings(null, null, null, null, 512, null, null, 32, true,
                 null, null, null, null, Duration.ofSeconds(60), 128L << 20);
         assertEquals(expected, c.embed());
         assertEquals(expected, c.rerank());
@@ -243,7 +243,7 @@ class FlagsTest {
         ServerConfig c = parseEnv(Map.of("PORT", "", "API_KEY", "", "MAX_BATCH_TOKENS", ""));
         assertEquals(3000, c.port());
         assertNull(c.apiKey());
-        assertEquals(16384, c.embed().maxBatchTokens());
+        assertNull(c.embed().maxBatchTokens(), "the device's default");
         // An empty command-line value cancels one from the environment.
         assertNull(parseEnv(Map.of("API_KEY", "k"), "--api-key=").apiKey());
     }
@@ -402,7 +402,7 @@ class FlagsTest {
             }
         }
         assertTrue(help.contains("-p, --port"));
-        assertTrue(help.contains("[default: 16384]"));
+        assertTrue(help.contains("[default: 16384 on a GPU, 1024 on the CPU]"));
         assertTrue(help.contains("[default: 2000000]"));
         // Server flags come before the model settings, each once.
         String serverSection = help.substring(help.indexOf("\nServer\n"), help.indexOf("\nModel settings."));
@@ -427,7 +427,7 @@ class FlagsTest {
 
     /** What --help says when a flag has no value by default, or one computed at start-up. */
     private static final Set<String> DESCRIBED_DEFAULTS = Set.of("none", "off", "any", "unlimited", "from the model",
-            "CPUs - 1, between 1 and 64");
+            "CPUs - 1, between 1 and 64", "16384 on a GPU, 1024 on the CPU");
 
     @Test
     void helpShowsTheDefaultsParseApplies() {
@@ -449,7 +449,6 @@ class FlagsTest {
         numeric.put("keep-alive-timeout", x -> seconds(x.keepAliveTimeout()));
         numeric.put("max-connections", ServerConfig::maxConnections);
         numeric.put("max-concurrent-requests", x -> x.embed().maxConcurrentRequests());
-        numeric.put("max-batch-tokens", x -> x.embed().maxBatchTokens());
         numeric.put("max-client-batch-size", x -> x.embed().maxClientBatchSize());
         numeric.put("request-timeout", x -> seconds(x.embed().requestTimeout()));
         numeric.put("max-response-bytes", x -> x.embed().maxResponseBytes());
