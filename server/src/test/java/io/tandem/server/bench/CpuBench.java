@@ -120,8 +120,8 @@ public final class CpuBench {
         rerankFlags.addAll(List.of("--rerank-model", dir.toString()));
         ServerConfig config = Flags.parse(rerankFlags.toArray(String[]::new), Map.of());
         double library;
-        try (Reranker reranker = Reranker.open(dir, CPU, InferenceSettings.library(config.rerank().maxBatchTokens()),
-                InferenceListener.NONE)) {
+        try (Reranker reranker = Reranker.open(dir, CPU, InferenceSettings.library(config.rerank().inference()
+                .maxBatchTokens()), InferenceListener.NONE)) {
             groups.forEach(g -> reranker.score(query, g));
             library = best(rounds, corpus.size(), () -> {
                 try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
