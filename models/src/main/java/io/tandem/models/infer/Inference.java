@@ -487,9 +487,13 @@ public final class Inference implements AutoCloseable {
     private void checkAnswerSize(long bytes) {
         if (bytes > settings.maxResponseBytes()) {
             throw new InferenceError(InferenceError.Kind.TOO_LARGE, "Input validation error: the answer would be about "
-                    + bytes / (1 << 20) + " MiB, more than the " + settings.maxResponseBytes() / (1 << 20)
-                    + " MiB allowed (--max-response-bytes); send fewer or shorter inputs");
+                    + size(bytes) + ", more than the " + size(settings.maxResponseBytes())
+                    + " allowed (--max-response-bytes); send fewer or shorter inputs");
         }
+    }
+
+    private static String size(long bytes) {
+        return bytes >= 1 << 20 ? bytes / (1 << 20) + " MiB" : bytes + " bytes";
     }
 
     private List<CompletableFuture<ItemResult<ModelOutput>>> submit(List<Tokens> tokens, Set<EmbedOutput> want) {

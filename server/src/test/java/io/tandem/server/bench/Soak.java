@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Soak: mixed /embed, /rerank and /tokenize load on an in-process server for N minutes, with
@@ -110,6 +111,7 @@ public final class Soak {
     }
 
     private static void run(Tandem tandem, double minutes, int clients) throws Exception {
+        java.util.logging.Logger.getLogger("").addHandler(LOGGED);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         String base = "http://127.0.0.1:" + tandem.port();
         String models = tandem.models().stream().map(m -> m.role() + "=" + m.name().substring(m.name().lastIndexOf('/') + 1))
@@ -127,6 +129,29 @@ public final class Soak {
         System.out.println(format(start));
 
         AtomicBoolean stop = new AtomicBoolean();
+        // What an orchestrator sees: /health once a second, its slowest answer and any non-200.
+        AtomicLong healthWorstNanos = new AtomicLong();
+        LongAdder healthNot200 = new LongAdder();
+        Thread.ofVirtual().start(() -> {
+            while (!stop.get()) {
+                long t0 = System.nanoTime();
+                try {
+                    HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(base + "/health"))
+                            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding());
+                    if (r.statusCode() != 200) {
+                        healthNot200.increment();
+                    }
+                } catch (IOException | InterruptedException e) {
+                    healthNot200.increment();
+                }
+                healthWorstNanos.accumulateAndGet(System.nanoTime() - t0, Math::max);
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
         Window[] current = {new Window()};
         AtomicLong seq = new AtomicLong();
         long end = System.nanoTime() + (long) (minutes * 60e9);
@@ -138,7 +163,9 @@ public final class Soak {
                         int pick = random.nextInt(10);
                         int route = pick < 5 ? 0 : pick < 8 ? 1 : 2;
                         long t0 = System.nanoTime();
-                        boolean ok = request(http, base, route, random);
+                        int status = request(http, base, route, random);
+                        boolean ok = status == 200;
+                        STATUSES.computeIfAbsent(status, k -> new LongAdder()).increment();
                         long took = System.nanoTime() - t0;
                         Window w = current[0];
                         if (ok) {
@@ -174,6 +201,11 @@ public final class Soak {
             }
             stop.set(true);
         }
+        System.out.println("status mix: " + new java.util.TreeMap<>(STATUSES));
+        System.out.printf(Locale.ROOT, "/health: slowest %.1f ms, not 200: %d%n", healthWorstNanos.get() / 1e6,
+                healthNot200.sum());
+        System.out.println("log records at WARNING or above: " + LOGGED.warnings.sum() + ", with a stack trace: "
+                + LOGGED.stackTraces.sum());
         System.out.println();
         System.out.println("final table (latency in ms; heap = used heap right after System.gc(); RSS = VmRSS)");
         System.out.println("| minute | requests | errors | embed p50 | embed p99 | rerank p50 | rerank p99 | tokenize p50 | tokenize p99 | heap MiB | RSS MiB |");
@@ -208,6 +240,35 @@ public final class Soak {
         return r.requests() == 0 ? "-" : String.format(Locale.ROOT, "%.1f / %.1f", r.p50()[route], r.p99()[route]);
     }
 
+    /** Answers by status (-1: no answer), over the whole run. */
+    private static final java.util.Map<Integer, LongAdder> STATUSES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Counts the server's warnings and stack traces while the soak runs. */
+    private static final class LogCount extends java.util.logging.Handler {
+        final LongAdder warnings = new LongAdder();
+        final LongAdder stackTraces = new LongAdder();
+
+        @Override
+        public void publish(java.util.logging.LogRecord r) {
+            if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                warnings.increment();
+            }
+            if (r.getThrown() != null) {
+                stackTraces.increment();
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private static final LogCount LOGGED = new LogCount();
+
     private static final String[] WORDS = {"今天天气很好", "我们去公园散步吧", "向量检索需要高质量的文本表示", "Tandem serves two models",
         "混合 English 与中文的句子", "机器学习是人工智能的一个分支", "请帮我查询明天的航班", "这是一个测试文本", "the quick brown fox",
         "jumps over the lazy dog"};
@@ -230,8 +291,8 @@ public final class Soak {
         return out;
     }
 
-    /** One request of the given route; true on 200. */
-    private static boolean request(HttpClient http, String base, int route, Random random) {
+    /** One request of the given route; its status, or -1 when no answer came. */
+    private static int request(HttpClient http, String base, int route, Random random) {
         String body = switch (route) {
             case 0 -> json(Map.of("inputs", texts(random, 8)));
             case 1 -> json(Map.of("query", text(random), "texts", texts(random, 8), "return_text", random.nextBoolean()));
@@ -243,12 +304,12 @@ public final class Soak {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         try {
             HttpResponse<byte[]> res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
-            return res.statusCode() == 200;
+            return res.statusCode();
         } catch (IOException e) {
-            return false;
+            return -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return -1;
         }
     }
 
