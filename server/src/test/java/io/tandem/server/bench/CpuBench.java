@@ -7,6 +7,7 @@ import io.tandem.models.api.Embedder;
 import io.tandem.models.api.Reranker;
 import io.tandem.models.infer.InferenceListener;
 import io.tandem.models.infer.InferenceSettings;
+import io.tandem.models.pipeline.VectorMath;
 import io.tandem.ort.DeviceChoice;
 import io.tandem.server.Tandem;
 import io.tandem.server.config.Flags;
@@ -75,7 +76,7 @@ public final class CpuBench {
         }
         double lowest = 1;
         for (int i = 0; i < corpus.size(); i++) {
-            lowest = Math.min(lowest, cosine(anchor[i], vectors[i]));
+            lowest = Math.min(lowest, VectorMath.cosine(anchor[i], vectors[i]));
         }
 
         double http4;
@@ -222,17 +223,5 @@ public final class CpuBench {
             }
             return out;
         }
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 }
