@@ -77,8 +77,11 @@ public final class SessionFactory {
         return options;
     }
 
-    /** The inference core runs two batches at once on the CPU (io.tandem.models.infer.Inference). */
-    private static final int CPU_BATCHES_AT_ONCE = 2;
+    /**
+     * Batches the inference core runs at once on the CPU (io.tandem.models.infer.Inference), each
+     * on its own thread: the cores are shared out between them.
+     */
+    public static final int CPU_BATCHES_AT_ONCE = 2;
 
     private static OrtSession.SessionOptions cpuOptions(SessionSpec spec) throws OrtException {
         OrtSession.SessionOptions options = baseOptions(spec);

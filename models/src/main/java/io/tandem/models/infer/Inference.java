@@ -12,6 +12,7 @@ import io.tandem.models.pipeline.VectorMath;
 import io.tandem.models.tokenize.TokenSpan;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.models.tokenize.Truncation;
+import io.tandem.ort.SessionFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +40,6 @@ import java.util.function.UnaryOperator;
 public final class Inference implements AutoCloseable {
 
     private static final String NOT_AN_EMBEDDER = "Model is not an embedding model";
-    private static final int CPU_BATCHES_AT_ONCE = 2;
 
     private final String name;
     private final Model model;
@@ -99,7 +99,7 @@ public final class Inference implements AutoCloseable {
      */
     private static int runners(Model model) {
         return model.device().startsWith("cuda") ? 1
-                : Math.min(CPU_BATCHES_AT_ONCE, Runtime.getRuntime().availableProcessors());
+                : Math.min(SessionFactory.CPU_BATCHES_AT_ONCE, Runtime.getRuntime().availableProcessors());
     }
 
     /** The one place the model's kind picks how a batch runs. */
