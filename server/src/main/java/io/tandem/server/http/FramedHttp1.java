@@ -27,7 +27,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.logging.Logger;
@@ -206,9 +206,13 @@ final class FramedHttp1 {
                 }
                 ahead = null;
                 try {
-                    return pending.join();
-                } catch (CompletionException e) {
-                    throw e.getCause() instanceof RuntimeException re ? re : e;
+                    // Interruptible (join is not): a server that stops interrupts its connections' threads.
+                    return pending.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CloseConnectionException("connection closed while waiting for the client");
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
                 }
             } catch (RuntimeException e) {
                 if (expired != null) {
