@@ -168,6 +168,28 @@ class AdmissionTest {
     }
 
     @Test
+    void tokenizerRoutesTakePermitsToo() throws Exception {
+        Inference m = start(1, null, Long.MAX_VALUE);
+        CompletableFuture<List<Embedding>> blocker = busy(m); // the one permit is held by the blocker's input
+        InferenceError tokenize = assertThrows(InferenceError.class,
+                () -> m.tokenize(new Request.Tokenize(List.of("a"), false, true, null)));
+        assertEquals(InferenceError.Kind.OVERLOADED, tokenize.kind());
+        InferenceError decode = assertThrows(InferenceError.class,
+                () -> m.decode(new Request.Decode(List.of(new long[] {0, 5, 2}), true)));
+        assertEquals(InferenceError.Kind.OVERLOADED, decode.kind());
+        gate.release(1000);
+        blocker.get(10, TimeUnit.SECONDS);
+        // The permit comes back as the blocker's input completes (a callback of its future).
+        waitFor(() -> {
+            try {
+                return m.tokenize(new Request.Tokenize(List.of("a"), false, true, null)).size() == 1;
+            } catch (InferenceError e) {
+                return false;
+            }
+        });
+    }
+
+    @Test
     void anAnswerOverTheLimitIsRefusedBeforeAnyBatch() {
         // 2 inputs × 32 dimensions × 12 bytes = 768 bytes of JSON: over a 700-byte limit.
         Inference m = start(64, null, 700);
