@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
  * A model's admission, as TEI's: one permit per input in flight. A single input takes its
  * permit at once or is refused (429); a batch's inputs wait for theirs in arrival order, a few
  * at a time, so a batch larger than the permits still runs, in waves. Every wait ends at the
- * request's deadline.
+ * request's deadline. A permit comes back when its request has taken the input's result.
  */
 final class Admission {
 
@@ -58,6 +58,19 @@ final class Admission {
                 throw InferenceError.timeout(timeout);
             }
             int taken = 1;
+            while (taken < max && permits.tryAcquire(0, TimeUnit.NANOSECONDS)) {
+                taken++;
+            }
+            return taken;
+        } catch (InterruptedException e) {
+            throw interrupted();
+        }
+    }
+
+    /** As many permits as are free now, up to {@code max}, without waiting (and behind anyone waiting); maybe 0. */
+    int tryAcquireUpTo(int max) {
+        try {
+            int taken = 0;
             while (taken < max && permits.tryAcquire(0, TimeUnit.NANOSECONDS)) {
                 taken++;
             }

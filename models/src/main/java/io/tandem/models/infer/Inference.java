@@ -451,6 +451,7 @@ public final class Inference implements AutoCloseable {
             held = 1;
         }
         List<CompletableFuture<ItemResult<ModelOutput>>> futures = new ArrayList<>(n);
+        List<Computed> out = new ArrayList<>(n);
         try {
             for (int i = 0; i < n; i++) {
                 listener.inputStarted(embed);
@@ -458,28 +459,34 @@ public final class Inference implements AutoCloseable {
             List<Tokens> tokens = tokenization.all(tasks);
             checkAnswerSize(answerBytes.applyAsLong(tokens));
             long queued = System.nanoTime();
-            // A batch's inputs go in waves of the permits free: each input gives its permit back when computed.
-            while (futures.size() < n) {
+            // A batch's inputs go in waves of the permits free; an input's permit comes back once this
+            // thread has its result, so the next request never races the release.
+            while (out.size() < n) {
                 int i = futures.size();
-                if (held == 0) {
-                    held = admission.acquireUpTo(n - i, deadline);
+                if (i < n && held == 0) {
+                    held = admission.tryAcquireUpTo(n - i);
                 }
-                List<CompletableFuture<ItemResult<ModelOutput>>> wave = submit(tokens.subList(i, i + held), want);
-                held = 0;
-                wave.forEach(f -> f.whenComplete((r, e) -> admission.release(1)));
-                futures.addAll(wave);
-            }
-            List<Computed> out = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                ItemResult<ModelOutput> r = await(futures.get(i), deadline);
-                out.add(new Computed(r.value(), tokens.get(i).length(), queued - start, r.queueNanos(),
+                if (held > 0) {
+                    futures.addAll(submit(tokens.subList(i, i + held), want));
+                    held = 0;
+                    continue;
+                }
+                if (out.size() == futures.size()) {
+                    held = admission.acquireUpTo(n - i, deadline); // nothing of ours in flight: wait for a permit
+                    continue;
+                }
+                ItemResult<ModelOutput> r = await(futures.get(out.size()), deadline);
+                admission.release(1);
+                int k = out.size();
+                out.add(new Computed(r.value(), tokens.get(k).length(), queued - start, r.queueNanos(),
                         r.inferenceNanos()));
             }
             return out;
         } catch (RuntimeException e) {
-            // Inputs still queued are skipped by the batcher: abandoned inputs cost no compute.
-            admission.release(held);
+            // Inputs still queued are skipped by the batcher: abandoned inputs cost no compute, and
+            // their permits come back now.
             futures.forEach(f -> f.cancel(false));
+            admission.release(held + futures.size() - out.size());
             throw e;
         }
     }
