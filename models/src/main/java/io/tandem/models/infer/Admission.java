@@ -57,11 +57,7 @@ final class Admission {
             if (!permits.tryAcquire(1, remaining(deadline), TimeUnit.NANOSECONDS)) {
                 throw InferenceError.timeout(timeout);
             }
-            int taken = 1;
-            while (taken < max && permits.tryAcquire(0, TimeUnit.NANOSECONDS)) {
-                taken++;
-            }
-            return taken;
+            return 1 + tryAcquireUpTo(max - 1);
         } catch (InterruptedException e) {
             throw interrupted();
         }

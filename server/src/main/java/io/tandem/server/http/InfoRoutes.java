@@ -32,7 +32,7 @@ final class InfoRoutes {
     private final byte[] openApi;
 
     /** Server-wide facts /info reports next to the model's. */
-    record ServerInfo(int maxConcurrentRequests, int tokenizationWorkers, String version, BuildInfo build) {
+    record ServerInfo(int tokenizationWorkers, String version, BuildInfo build) {
     }
 
     InfoRoutes(ServerInfo server, MetricsRegistry registry) {

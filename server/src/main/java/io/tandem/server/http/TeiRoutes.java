@@ -41,8 +41,7 @@ public final class TeiRoutes {
      */
     public TeiRoutes(MetricsRegistry registry, List<ServedModel> models, int tokenizationWorkers, String version,
                      Tracing tracing, String task) {
-        int permits = models.stream().mapToInt(m -> m.inference().settings().maxConcurrentRequests()).max().orElse(0);
-        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(permits, tokenizationWorkers, version, BuildInfo.load()),
+        this.info = new InfoRoutes(new InfoRoutes.ServerInfo(tokenizationWorkers, version, BuildInfo.load()),
                 registry);
         this.models = models;
         this.tracing = tracing;
