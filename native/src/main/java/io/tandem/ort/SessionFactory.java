@@ -19,6 +19,14 @@ public final class SessionFactory {
     }
 
     public static InferenceSession open(SessionSpec spec) {
+        return open(spec, null);
+    }
+
+    /**
+     * As {@link #open(SessionSpec)}, running {@code graph} (a serialised ONNX model, e.g. a
+     * rewrite of the spec's file) in place of the file when it is not null.
+     */
+    public static InferenceSession open(SessionSpec spec, byte[] graph) {
         // The environment must exist before any provider options are made: ORT logs through it.
         OrtRuntime.env();
         String fallbackReason = null;
@@ -27,7 +35,7 @@ public final class SessionFactory {
             long t0 = System.nanoTime();
             try {
                 OrtSession.SessionOptions options = cudaOptions(spec, deviceId);
-                return create(spec, options, "cuda:" + deviceId, null);
+                return create(spec, graph, options, "cuda:" + deviceId, null);
             } catch (OrtException | RuntimeException e) {
                 if (spec.device().kind() == DeviceChoice.Kind.CUDA) {
                     throw new InferenceException("model " + spec.name() + ": CUDA device " + deviceId
@@ -43,17 +51,19 @@ public final class SessionFactory {
             }
         }
         try {
-            return create(spec, cpuOptions(spec), "cpu", fallbackReason);
+            return create(spec, graph, cpuOptions(spec), "cpu", fallbackReason);
         } catch (OrtException e) {
             throw new InferenceException("model " + spec.name() + ": cannot open " + spec.modelFile().getFileName()
                     + ": " + firstLine(e.getMessage()), e);
         }
     }
 
-    private static InferenceSession create(SessionSpec spec, OrtSession.SessionOptions options, String device,
-                                           String fallbackReason) throws OrtException {
+    private static InferenceSession create(SessionSpec spec, byte[] graph, OrtSession.SessionOptions options,
+                                           String device, String fallbackReason) throws OrtException {
         try (options) {
-            OrtSession session = OrtRuntime.env().createSession(spec.modelFile().toString(), options);
+            OrtSession session = graph != null
+                    ? OrtRuntime.env().createSession(graph, options)
+                    : OrtRuntime.env().createSession(spec.modelFile().toString(), options);
             return new InferenceSession(spec.name(), session, device, fallbackReason);
         }
     }

@@ -18,8 +18,8 @@ public final class ClassifierModel extends Model {
     private final String logits;
 
     ClassifierModel(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer,
-                    InferenceSession session) {
-        super(name, files, descriptor, tokenizer, session);
+                    InferenceSession session, FullGraph fullGraph) {
+        super(name, files, descriptor, tokenizer, session, fullGraph);
         this.logits = graphOutputs().containsKey("logits") ? "logits" : graphOutputs().keySet().iterator().next();
         long[] shape = graphOutputs().get(logits);
         if (shape.length != 2) {

@@ -43,8 +43,8 @@ public final class EmbedderModel extends Model {
     private final int dimensions;
 
     EmbedderModel(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer,
-                  InferenceSession session) {
-        super(name, files, descriptor, tokenizer, session);
+                  InferenceSession session, FullGraph fullGraph) {
+        super(name, files, descriptor, tokenizer, session, fullGraph);
         Map<String, long[]> outputs = graphOutputs();
         JsonNode named = files.manifest().map(m -> m.path("outputs")).filter(JsonNode::isObject).orElse(null);
         String pooled = named != null ? existing(outputs, named.path("dense").asText(null)) : null;
@@ -82,7 +82,10 @@ public final class EmbedderModel extends Model {
 
     @Override
     protected void warmUp() {
-        embed(List.of(tokenizer().encode("warm up", Truncation.RIGHT)), outputs());
+        // Not TOKENS: where they come from a graph kept apart (Model.FullGraph), it opens on first use.
+        Set<EmbedOutput> outputs = EnumSet.copyOf(outputs());
+        outputs.remove(EmbedOutput.TOKENS);
+        embed(List.of(tokenizer().encode("warm up", Truncation.RIGHT)), outputs);
     }
 
     /** Whether dense vectors are pooled here (from last_hidden_state) rather than in the graph. */

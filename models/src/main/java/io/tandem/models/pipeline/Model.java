@@ -5,6 +5,7 @@ import io.tandem.models.ModelFiles;
 import io.tandem.models.ModelKind;
 import io.tandem.models.ModelLoadException;
 import io.tandem.models.ModelOptions;
+import io.tandem.models.Pooling;
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.ort.GpuMemory;
@@ -12,10 +13,14 @@ import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
 import io.tandem.ort.SessionFactory;
 import io.tandem.ort.SessionSpec;
+import io.tandem.ort.graph.ClsPruning;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -23,6 +28,7 @@ import java.util.TreeSet;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
 
 /**
  * A loaded model: tokenizer, ONNX session and what the folder says about it. Subclasses turn
@@ -30,11 +36,15 @@ import java.util.function.BooleanSupplier;
  */
 public abstract sealed class Model implements AutoCloseable permits EmbedderModel, ClassifierModel {
 
+    private static final Logger LOG = Logger.getLogger(Model.class.getName());
+
     private final String name;
     private final ModelFiles files;
     private final ModelDescriptor descriptor;
     private final TextTokenizer tokenizer;
     private final InferenceSession session;
+    /** The graph as it is, opened on first need, where {@code session} runs a pruned rewrite of it. */
+    private final FullGraph fullGraph;
     /**
      * Input buffer sets not in use: one per batch running and one for the batch filled while they
      * run (see {@link #prepare}); the batch queue bounds how many are ever out at once.
@@ -45,13 +55,16 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private volatile BooleanSupplier idleAfterBatch = () -> true;
     private long gpuMemoryAtLoad = -1;
     private LoadTimes loadTimes;
+    private boolean firstTokenOnly;
 
-    Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session) {
+    Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session,
+          FullGraph fullGraph) {
         this.name = name;
         this.files = files;
         this.descriptor = descriptor;
         this.tokenizer = tokenizer;
         this.session = session;
+        this.fullGraph = fullGraph;
         InputBuffers buffers = newBuffers();
         freeBuffers.add(buffers);
         this.packed = buffers instanceof PackedInputs;
@@ -72,6 +85,49 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     public static Model load(String name, Path dir, ModelOptions options, ModelKind kindHint) {
         ModelFiles files = ModelFiles.open(dir);
         ModelDescriptor descriptor = ModelDescriptor.describe(files, options.pooling(), kindHint);
+        ClsPruning.Result pruned = options.fullLastLayer() ? null : prune(name, files, descriptor, options);
+        if (pruned == null || !pruned.applied()) {
+            return load(name, files, descriptor, options, null);
+        }
+        try {
+            return load(name, files, descriptor, options, pruned.graph());
+        } catch (RuntimeException e) {
+            // The rewrite rests on module names; a graph it misreads must still be served, as it is.
+            LOG.warning("model " + name + ": the graph with its last layer computed for the first token only did "
+                    + "not run (" + e.getMessage() + "); running the graph as it is");
+            return load(name, files, descriptor, options, null);
+        }
+    }
+
+    /**
+     * The graph with its last layer cut down to the first token, where only that token is read
+     * (a CLS-pooled embedder, a classifier), or null.
+     */
+    private static ClsPruning.Result prune(String name, ModelFiles files, ModelDescriptor descriptor,
+                                           ModelOptions options) {
+        ClsPruning.Head head = descriptor.isClassifier() ? ClsPruning.Head.CLASSIFIER
+                : options.pooling() == null && descriptor.pooling() == Pooling.CLS ? ClsPruning.Head.CLS_POOLED
+                : null;
+        if (head == null) {
+            return null;
+        }
+        long t0 = System.nanoTime();
+        try {
+            ClsPruning.Result result = ClsPruning.prune(files.onnx(), head);
+            LOG.info("model " + name + ": " + (result.applied()
+                    ? String.format(Locale.ROOT, "last layer computed for the first token only (graph rewritten in %.1f s)",
+                    (System.nanoTime() - t0) / 1e9)
+                    : "graph runs as it is: " + result.reason()));
+            return result;
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("model " + name + ": cannot read " + files.onnx().getFileName() + " to rewrite it ("
+                    + e.getMessage() + "); running it as it is");
+            return null;
+        }
+    }
+
+    private static Model load(String name, ModelFiles files, ModelDescriptor descriptor, ModelOptions options,
+                              byte[] prunedGraph) {
         long t0 = System.nanoTime();
         TextTokenizer tokenizer;
         try {
@@ -82,10 +138,11 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         long t1 = System.nanoTime();
         int deviceId = options.device().deviceId();
         OptionalLong before = GpuMemory.get().used(deviceId);
+        SessionSpec spec = new SessionSpec(name, files.onnx(), options.device(), options.gpuMemLimit(),
+                options.intraOpThreads());
         InferenceSession session;
         try {
-            session = SessionFactory.open(new SessionSpec(name, files.onnx(), options.device(), options.gpuMemLimit(),
-                    options.intraOpThreads()));
+            session = SessionFactory.open(spec, prunedGraph);
         } catch (RuntimeException e) {
             tokenizer.close();
             boolean cudaOnly = files.manifest().map(m -> "cuda".equals(m.path("requires").asText())).orElse(false);
@@ -97,16 +154,18 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             throw e;
         }
         long t2 = System.nanoTime();
+        FullGraph full = prunedGraph != null && !descriptor.isClassifier() ? new FullGraph(spec, descriptor) : null;
         try {
             Model model = descriptor.isClassifier()
-                    ? new ClassifierModel(name, files, descriptor, tokenizer, session)
-                    : new EmbedderModel(name, files, descriptor, tokenizer, session);
+                    ? new ClassifierModel(name, files, descriptor, tokenizer, session, full)
+                    : new EmbedderModel(name, files, descriptor, tokenizer, session, full);
             if (options.pooling() != null && model instanceof EmbedderModel e && !e.poolsHere()) {
                 // The export baked its pooling into the graph; honouring the flag would take another export.
                 throw new ModelLoadException("model " + name + ": --pooling " + options.pooling().teiName()
                         + " cannot apply: the graph outputs a pooled vector (" + e.denseOutput() + "); export it with "
                         + "last_hidden_state (models/export/tandem_export.py export-plain) to choose the pooling");
             }
+            model.firstTokenOnly = prunedGraph != null;
             model.warmUp();
             model.loadTimes = new LoadTimes(t1 - t0, t2 - t1, System.nanoTime() - t2);
             OptionalLong after = GpuMemory.get().used(deviceId);
@@ -118,6 +177,40 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             session.close();
             tokenizer.close();
             throw e;
+        }
+    }
+
+    /**
+     * The graph file as it is, behind a session whose last layer was cut to the first token: its
+     * per-token output (/embed_all) is opened only when a request first asks for it, so serving
+     * CLS vectors costs one session's memory.
+     */
+    static final class FullGraph implements AutoCloseable {
+
+        private final SessionSpec spec;
+        private final String hiddenOutput = "last_hidden_state";
+        private final long[] hiddenShape;
+        private InferenceSession session;
+
+        FullGraph(SessionSpec spec, ModelDescriptor descriptor) {
+            this.spec = spec;
+            this.hiddenShape = new long[] {-1, -1, descriptor.hiddenSize()};
+        }
+
+        synchronized InferenceSession session() {
+            if (session == null) {
+                LOG.info("model " + spec.name() + ": opening the graph with every token's last layer, "
+                        + "for per-token outputs");
+                session = SessionFactory.open(spec);
+            }
+            return session;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (session != null) {
+                session.close();
+            }
         }
     }
 
@@ -155,6 +248,11 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         return gpuMemoryAtLoad;
     }
 
+    /** Whether the session computes the last layer for the first token only (see ClsPruning). */
+    public boolean lastLayerFirstTokenOnly() {
+        return firstTokenOnly;
+    }
+
     /** How long the tokenizer, the session and the warm-up took to load. */
     public LoadTimes loadTimes() {
         return loadTimes;
@@ -177,8 +275,14 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         this.idleAfterBatch = idleAfterBatch;
     }
 
+    /** The outputs the model offers: the served graph's, and the full graph's where that is kept apart. */
     protected Map<String, long[]> graphOutputs() {
-        return session.outputShapes();
+        if (fullGraph == null) {
+            return session.outputShapes();
+        }
+        Map<String, long[]> outputs = new LinkedHashMap<>(session.outputShapes());
+        outputs.put(fullGraph.hiddenOutput, fullGraph.hiddenShape);
+        return outputs;
     }
 
     /** Whether the graph takes padding-free batches (cost = real tokens, not rows × longest). */
@@ -222,7 +326,21 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         try {
             Batch batch = prepared.batch();
             boolean shrink = batch.cost() > shrinkAbove && idleAfterBatch.getAsBoolean();
-            return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
+            Set<String> served = session.outputShapes().keySet();
+            if (fullGraph == null || served.containsAll(outputs)) {
+                return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
+            }
+            // Per-token outputs come from the full graph; an output of the pruned one asked with them
+            // (nothing asks both today) takes a second run.
+            Set<String> fromFull = new HashSet<>(outputs);
+            fromFull.removeAll(served);
+            Map<String, OutputTensor> got = new LinkedHashMap<>(fullGraph.session().run(batch.feeds(), fromFull, shrink));
+            Set<String> rest = new HashSet<>(outputs);
+            rest.removeAll(fromFull);
+            if (!rest.isEmpty()) {
+                got.putAll(session.run(batch.feeds(), rest, shrink));
+            }
+            return new Ran(batch, got);
         } finally {
             prepared.discard();
         }
@@ -230,6 +348,9 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
 
     @Override
     public void close() {
+        if (fullGraph != null) {
+            fullGraph.close();
+        }
         session.close();
         tokenizer.close();
     }
