@@ -7,7 +7,12 @@ import io.tandem.models.api.Embedder;
 import io.tandem.models.api.Reranker;
 import io.tandem.models.infer.InferenceListener;
 import io.tandem.models.infer.InferenceSettings;
+import io.tandem.models.pipeline.EmbedOutput;
+import io.tandem.models.pipeline.EmbedderModel;
+import io.tandem.models.pipeline.Model;
 import io.tandem.models.pipeline.VectorMath;
+import io.tandem.models.tokenize.Tokens;
+import io.tandem.models.tokenize.Truncation;
 import io.tandem.ort.DeviceChoice;
 import io.tandem.server.Tandem;
 import io.tandem.server.config.Flags;
@@ -15,6 +20,9 @@ import io.tandem.server.config.ServerConfig;
 
 import java.io.DataInputStream;
 import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -66,13 +75,27 @@ public final class CpuBench {
         ServerConfig config = Flags.parse(flags.toArray(String[]::new), Map.of());
         InferenceSettings settings = config.embed().inference();
 
-        // The library, with the server's batch settings.
+        // The library, with the server's batch settings: as served, then with the whole last layer
+        // (the graph as exported) for the before/after of io.tandem.ort.graph.ClsPruning.
+        Path builtin = BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir());
+        InferenceSettings librarySettings = InferenceSettings.library(settings.maxBatchTokens());
         double library;
+        double libraryFull;
+        double[] librarySingle;
+        double[] modelSingle;
         float[][] vectors;
-        try (Embedder embedder = Embedder.open(BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir()), CPU,
-                InferenceSettings.library(settings.maxBatchTokens()), InferenceListener.NONE)) {
+        try (Embedder embedder = Embedder.open(builtin, CPU, librarySettings, InferenceListener.NONE)) {
             vectors = embedder.embed(corpus).toArray(float[][]::new);
             library = best(rounds, corpus.size(), () -> embedder.embed(corpus));
+            librarySingle = latencies(() -> embedder.embed(query), 300);
+        }
+        try (Embedder embedder = Embedder.open(builtin, CPU.withFullLastLayer(), librarySettings, InferenceListener.NONE)) {
+            libraryFull = best(rounds, corpus.size(), () -> embedder.embed(corpus));
+        }
+        // The graph alone: one session run of the tokenized query, no queue, on this thread.
+        try (EmbedderModel model = (EmbedderModel) Model.load("bge-small-zh", builtin, CPU)) {
+            List<Tokens> one = List.of(model.tokenizer().encode(query, Truncation.RIGHT));
+            modelSingle = latencies(() -> model.embed(one, EnumSet.of(EmbedOutput.DENSE)), 300);
         }
         double lowest = 1;
         for (int i = 0; i < corpus.size(); i++) {
@@ -90,20 +113,33 @@ public final class CpuBench {
             }
             http4 = overHttp(embed, bodies, 4, rounds, corpus.size());
             http1 = overHttp(embed, bodies, 1, rounds, corpus.size());
-            single = latencies(embed, JSON.writeValueAsString(Map.of("inputs", query)), 300);
+            byte[] request = RawHttp.post("/embed", JSON.writeValueAsString(Map.of("inputs", query)));
+            try (Socket socket = RawHttp.open(tandem.port())) {
+                single = latencies(() -> {
+                    try {
+                        RawHttp.exchange(socket, request);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }, 300);
+            }
         }
 
         System.out.printf("%nTandem on the CPU (%d cores), bge-small-zh-v1.5, %d texts, flags %s%n",
                 Runtime.getRuntime().availableProcessors(), corpus.size(), flags.subList(4, flags.size()));
-        System.out.printf("library embed(list): %.1f texts/s%n", library);
+        System.out.printf("library embed(list): %.1f texts/s (whole last layer: %.1f)%n", library, libraryFull);
         System.out.printf("HTTP /embed, 4 clients x %d: %.1f texts/s%n", BATCH, http4);
         System.out.printf("HTTP /embed, 1 client x %d: %.1f texts/s%n", BATCH, http1);
         System.out.printf("single query over keep-alive: p50 %.2f ms, p99 %.2f ms%n", single[single.length / 2],
                 single[single.length * 99 / 100]);
+        System.out.printf("single query, library embed(text): p50 %.2f ms; the model alone: p50 %.2f ms%n",
+                librarySingle[librarySingle.length / 2], modelSingle[modelSingle.length / 2]);
         System.out.printf("lowest cosine against LangChain4j: %.6f%n", lowest);
-        System.out.printf("RESULT tandem_library=%.2f tandem_http4=%.2f tandem_http1=%.2f tandem_single_p50_ms=%.3f"
-                + " tandem_single_p99_ms=%.3f lowest_cosine=%.6f%n", library, http4, http1, single[single.length / 2],
-                single[single.length * 99 / 100], lowest);
+        System.out.printf("RESULT tandem_library=%.2f tandem_library_full_last_layer=%.2f tandem_http4=%.2f"
+                + " tandem_http1=%.2f tandem_single_p50_ms=%.3f tandem_single_p99_ms=%.3f library_single_p50_ms=%.3f"
+                + " model_single_p50_ms=%.3f lowest_cosine=%.6f%n", library, libraryFull, http4, http1,
+                single[single.length / 2], single[single.length * 99 / 100], librarySingle[librarySingle.length / 2],
+                modelSingle[modelSingle.length / 2], lowest);
 
         for (String dir : rerankers) {
             rerank(Path.of(dir), corpus, query, rounds, flags);
@@ -120,16 +156,10 @@ public final class CpuBench {
         List<String> rerankFlags = new ArrayList<>(flags);
         rerankFlags.addAll(List.of("--rerank-model", dir.toString()));
         ServerConfig config = Flags.parse(rerankFlags.toArray(String[]::new), Map.of());
-        double library;
-        try (Reranker reranker = Reranker.open(dir, CPU, InferenceSettings.library(config.rerank().inference()
-                .maxBatchTokens()), InferenceListener.NONE)) {
-            groups.forEach(g -> reranker.score(query, g));
-            library = best(rounds, corpus.size(), () -> {
-                try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                    groups.forEach(g -> pool.submit(() -> reranker.score(query, g)));
-                }
-            });
-        }
+        InferenceSettings librarySettings = InferenceSettings.library(config.rerank().inference().maxBatchTokens());
+        double library = rerankLibrary(dir, CPU, librarySettings, groups, query, rounds, corpus.size());
+        double libraryFull = rerankLibrary(dir, CPU.withFullLastLayer(), librarySettings, groups, query, rounds,
+                corpus.size());
         double http;
         try (Tandem tandem = Tandem.start(config)) {
             URI uri = URI.create("http://127.0.0.1:" + tandem.port() + "/rerank");
@@ -139,9 +169,23 @@ public final class CpuBench {
             }
             http = overHttp(uri, bodies, 4, rounds, corpus.size());
         }
-        System.out.printf("reranker %s: library %.1f pairs/s, HTTP /rerank 4 clients %.1f pairs/s (%.0f%%)%n",
-                dir.getFileName(), library, http, 100 * http / library);
-        System.out.printf("RESULT reranker=%s rerank_library=%.2f rerank_http4=%.2f%n", dir.getFileName(), library, http);
+        System.out.printf("reranker %s: library %.1f pairs/s (whole last layer: %.1f), HTTP /rerank 4 clients %.1f"
+                + " pairs/s (%.0f%%)%n", dir.getFileName(), library, libraryFull, http, 100 * http / library);
+        System.out.printf("RESULT reranker=%s rerank_library=%.2f rerank_library_full_last_layer=%.2f rerank_http4=%.2f%n",
+                dir.getFileName(), library, libraryFull, http);
+    }
+
+    /** Pairs/s of the library, 12 calls of 32 pairs at once. */
+    private static double rerankLibrary(Path dir, ModelOptions options, InferenceSettings settings,
+                                        List<List<String>> groups, String query, int rounds, int pairs) {
+        try (Reranker reranker = Reranker.open(dir, options, settings, InferenceListener.NONE)) {
+            groups.forEach(g -> reranker.score(query, g));
+            return best(rounds, pairs, () -> {
+                try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                    groups.forEach(g -> pool.submit(() -> reranker.score(query, g)));
+                }
+            });
+        }
     }
 
     /** Items per second of the best of {@code rounds} timed runs, after one warm-up run. */
@@ -188,16 +232,15 @@ public final class CpuBench {
         return best;
     }
 
-    /** Milliseconds per request on one keep-alive connection, sorted. */
-    private static double[] latencies(URI uri, String body, int n) throws Exception {
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    /** Milliseconds per call, after 30 calls of warm-up, sorted. */
+    private static double[] latencies(Runnable call, int n) {
         for (int i = 0; i < 30; i++) {
-            post(client, uri, body);
+            call.run();
         }
         double[] ms = new double[n];
         for (int i = 0; i < n; i++) {
             long t0 = System.nanoTime();
-            post(client, uri, body);
+            call.run();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         Arrays.sort(ms);

@@ -3,13 +3,7 @@ package io.tandem.server.bench;
 import io.tandem.server.Tandem;
 import io.tandem.server.config.Flags;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -42,21 +36,21 @@ public final class KeepAliveBench {
                 double[] kept = new double[rounds];
                 double[] fresh = new double[rounds];
                 int bytes;
-                try (Socket reused = open(port)) {
-                    bytes = exchange(reused, request);
+                try (Socket reused = RawHttp.open(port)) {
+                    bytes = RawHttp.exchange(reused, request);
                     for (int i = 0; i < 30; i++) {
-                        exchange(reused, request);
-                        try (Socket s = open(port)) {
-                            exchange(s, request);
+                        RawHttp.exchange(reused, request);
+                        try (Socket s = RawHttp.open(port)) {
+                            RawHttp.exchange(s, request);
                         }
                     }
                     for (int i = 0; i < rounds; i++) {
                         long t0 = System.nanoTime();
-                        exchange(reused, request);
+                        RawHttp.exchange(reused, request);
                         kept[i] = (System.nanoTime() - t0) / 1e6;
                         t0 = System.nanoTime();
-                        try (Socket s = open(port)) {
-                            exchange(s, request);
+                        try (Socket s = RawHttp.open(port)) {
+                            RawHttp.exchange(s, request);
                         }
                         fresh[i] = (System.nanoTime() - t0) / 1e6;
                     }
@@ -74,51 +68,7 @@ public final class KeepAliveBench {
         for (int i = 0; i < n; i++) {
             texts.add("\"今天天气很好，我们去公园散步吧 " + i + "\"");
         }
-        byte[] body = ("{\"inputs\":[" + String.join(",", texts) + "]}").getBytes(StandardCharsets.UTF_8);
-        String head = "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
-                + body.length + "\r\n\r\n";
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(head.getBytes(StandardCharsets.ISO_8859_1));
-        out.writeBytes(body);
-        return out.toByteArray();
-    }
-
-    private static Socket open(int port) throws IOException {
-        Socket s = new Socket();
-        s.setTcpNoDelay(true); // as SDK clients do; the server's side is what is measured
-        s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
-        s.setSoTimeout(60_000);
-        return s;
-    }
-
-    /** One request, its whole response read; returns the response's size in bytes. */
-    private static int exchange(Socket s, byte[] request) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(request);
-        out.flush();
-        InputStream in = s.getInputStream();
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
-                throw new IOException("closed inside a response head");
-            }
-            head.append((char) c);
-        }
-        if (!head.toString().startsWith("HTTP/1.1 200")) {
-            throw new IOException("not a 200: " + head);
-        }
-        int length = -1;
-        for (String line : head.toString().split("\r\n")) {
-            if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-                length = Integer.parseInt(line.substring(15).strip());
-            }
-        }
-        byte[] body = in.readNBytes(length);
-        if (body.length != length) {
-            throw new IOException("response cut");
-        }
-        return head.length() + length;
+        return RawHttp.post("/embed", "{\"inputs\":[" + String.join(",", texts) + "]}");
     }
 
     private static double pct(double[] values, int p) {
