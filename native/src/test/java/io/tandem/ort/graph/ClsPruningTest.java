@@ -1,12 +1,13 @@
 package io.tandem.ort.graph;
 
-import io.tandem.ort.onnx.OnnxProto.ModelProto;
-import io.tandem.ort.onnx.OnnxProto.NodeProto;
+import io.tandem.ort.graph.Wire.Field;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,25 +21,29 @@ class ClsPruningTest {
     void classifierHeadReadsTheFirstRowOfALastLayerCutAfterItsAttention() throws Exception {
         ClsPruning.Result r = ClsPruning.prune(FIXTURES.resolve("reranker-tiny/model.onnx"), ClsPruning.Head.CLASSIFIER);
         assertTrue(r.applied(), r.reason());
-        ModelProto m = ModelProto.parseFrom(r.graph());
-        assertEquals(List.of("logits"), m.getGraph().getOutputList().stream().map(o -> o.getName()).toList());
-        List<NodeProto> cuts = m.getGraph().getNodeList().stream().filter(n -> n.getName().contains("tandem/")).toList();
+        List<Field> graph = graph(r.graph());
+        assertEquals(List.of("logits"), names(graph, 12));
+        List<List<Field>> nodes = graph.stream().filter(f -> f.number() == 1).map(Field::message).toList();
+        List<List<Field>> cuts = nodes.stream().filter(n -> Wire.string(n, 3).contains("tandem/")).toList();
         assertEquals(List.of("/model/roberta/encoder/layer.1/tandem/FirstTokenOfInput",
-                "/model/roberta/encoder/layer.1/tandem/FirstTokenOfAttention"), cuts.stream().map(NodeProto::getName).toList());
-        NodeProto dense = m.getGraph().getNodeList().stream()
-                .filter(n -> n.getName().equals("/model/roberta/encoder/layer.1/attention/output/dense/MatMul")).findFirst()
-                .orElseThrow();
-        assertEquals(cuts.get(1).getOutput(0), dense.getInput(0));
+                "/model/roberta/encoder/layer.1/tandem/FirstTokenOfAttention"), cuts.stream().map(n -> Wire.string(n, 3)).toList());
+        List<Field> dense = nodes.stream()
+                .filter(n -> Wire.string(n, 3).equals("/model/roberta/encoder/layer.1/attention/output/dense/MatMul"))
+                .findFirst().orElseThrow();
+        assertEquals(Wire.strings(cuts.get(1), 2), Wire.strings(dense, 1).subList(0, 1));
+        assertEquals(nodes.size(), graph(Files.readAllBytes(FIXTURES.resolve("reranker-tiny/model.onnx"))).stream()
+                .filter(f -> f.number() == 1).count() + 2);
     }
 
     @Test
     void clsPooledEmbedderOutputsTheFirstTokensVector() throws Exception {
         ClsPruning.Result r = ClsPruning.prune(FIXTURES.resolve("m3-tiny-plain/onnx/model.onnx"), ClsPruning.Head.CLS_POOLED);
         assertTrue(r.applied(), r.reason());
-        ModelProto m = ModelProto.parseFrom(r.graph());
-        assertEquals(1, m.getGraph().getOutputCount());
-        assertEquals(ClsPruning.POOLED_OUTPUT, m.getGraph().getOutput(0).getName());
-        assertEquals(2, m.getGraph().getOutput(0).getType().getTensorType().getShape().getDimCount());
+        List<Field> graph = graph(r.graph());
+        assertEquals(List.of(ClsPruning.POOLED_OUTPUT), names(graph, 12));
+        List<Field> output = Wire.first(graph, 12).message();
+        List<Field> shape = Wire.first(Wire.first(Wire.first(output, 2).message(), 1).message(), 2).message();
+        assertEquals(2, shape.size(), "[batch, hidden]");
     }
 
     @Test
@@ -53,5 +58,21 @@ class ClsPruningTest {
         ClsPruning.Result logitsAsEmbedding = ClsPruning.prune(FIXTURES.resolve("reranker-tiny/model.onnx"),
                 ClsPruning.Head.CLS_POOLED);
         assertFalse(logitsAsEmbedding.applied());
+    }
+
+    @Test
+    void wireFormatRoundTripsAModelByteForByte() throws Exception {
+        byte[] model = Files.readAllBytes(FIXTURES.resolve("reranker-tiny/model.onnx"));
+        List<Field> fields = Wire.parse(model, 0, model.length);
+        assertArrayEquals(model, Wire.write(fields));
+        assertArrayEquals(model, Wire.write(fields, 7, Wire.first(fields, 7).message()));
+    }
+
+    private static List<Field> graph(byte[] model) {
+        return Wire.first(Wire.parse(model, 0, model.length), 7).message();
+    }
+
+    private static List<String> names(List<Field> graph, int number) {
+        return graph.stream().filter(f -> f.number() == number).map(f -> Wire.string(f.message(), 1)).toList();
     }
 }
