@@ -51,8 +51,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      */
     private final Queue<InputBuffers> freeBuffers = new ConcurrentLinkedQueue<>();
     private final boolean packed;
-    private volatile long shrinkAbove = Long.MAX_VALUE;
-    private volatile BooleanSupplier idleAfterBatch = () -> true;
+    private final ArenaShrink arenaShrink = new ArenaShrink();
     private long gpuMemoryAtLoad = -1;
     private LoadTimes loadTimes;
     private boolean firstTokenOnly;
@@ -265,14 +264,12 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     protected abstract void warmUp();
 
     /**
-     * A batch costing more than this many tokens gives unused GPU arena memory back after it
-     * runs, if {@code idleAfterBatch} says no more work is waiting. Under steady load the memory
-     * is kept: freeing and re-allocating hundreds of MiB around every full batch would cost
-     * more than the batch (cudaFree synchronises the device).
+     * Once a batch costing more than this many tokens has run, the GPU arena's unused memory is
+     * given back after the first batch that finds no more work waiting ({@code idleAfterBatch});
+     * see {@link ArenaShrink}.
      */
     public void shrinkArenaAbove(long tokens, BooleanSupplier idleAfterBatch) {
-        this.shrinkAbove = tokens;
-        this.idleAfterBatch = idleAfterBatch;
+        arenaShrink.set(tokens, idleAfterBatch);
     }
 
     /** The outputs the model offers: the served graph's, and the full graph's where that is kept apart. */
@@ -325,7 +322,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     protected Ran run(PreparedBatch prepared, Set<String> outputs) {
         try {
             Batch batch = prepared.batch();
-            boolean shrink = batch.cost() > shrinkAbove && idleAfterBatch.getAsBoolean();
+            boolean shrink = arenaShrink.afterBatch(batch.cost());
             Set<String> served = session.outputShapes().keySet();
             if (fullGraph == null || served.containsAll(outputs)) {
                 return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
