@@ -94,7 +94,14 @@ public final class BatchQueue<W, R> implements AutoCloseable {
     private final boolean priority;
     private final LinkedList<QueuedItem<W, R>> waiting = new LinkedList<>();
     private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled on every change the two threads or a drain may wait for. */
+    /**
+     * Three conditions, so that each change wakes only who waits for it: on two cores a thread
+     * woken for nothing takes a core from the batch being run.
+     */
+    private final Condition cutterWake = lock.newCondition();
+    /** A batch is cut, or the cutter is done. */
+    private final Condition runnerWake = lock.newCondition();
+    /** Inputs left the queue or completed (drain), or the threads stop. */
     private final Condition changed = lock.newCondition();
     private long waitingTokens;
     /** Inputs cut into batches that have not completed yet. */
@@ -155,7 +162,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 waitingTokens += tokens.length();
                 futures.add(future);
             }
-            changed.signalAll();
+            cutterWake.signal();
         } finally {
             lock.unlock();
         }
@@ -191,11 +198,11 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             lock.lock();
             try {
                 while (!closing && !worthCutting() || next != null) {
-                    changed.awaitUninterruptibly();
+                    cutterWake.awaitUninterruptibly();
                 }
                 if (waiting.isEmpty()) {
                     cutterDone = true;
-                    changed.signalAll();
+                    signalEveryone();
                     return;
                 }
             } finally {
@@ -230,11 +237,18 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             lock.lock();
             try {
                 next = new Cut<>(cut.items(), cut.cost(), prepared);
-                changed.signalAll();
+                runnerWake.signal();
             } finally {
                 lock.unlock();
             }
         }
+    }
+
+    /** Called with the lock held. */
+    private void signalEveryone() {
+        cutterWake.signal();
+        runnerWake.signalAll();
+        changed.signalAll();
     }
 
     /** Called with the lock held: inputs wait, and either a runner is idle or they fill a batch. */
@@ -251,7 +265,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             lock.lock();
             try {
                 while (next == null && !cutterDone) {
-                    changed.awaitUninterruptibly();
+                    runnerWake.awaitUninterruptibly();
                 }
                 if (next == null) {
                     return;
@@ -259,7 +273,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 cut = next;
                 next = null;
                 running++;
-                changed.signalAll();
+                cutterWake.signal();
             } finally {
                 lock.unlock();
             }
@@ -278,6 +292,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
                 try {
                     running--;
                     inFlight -= cut.items().size();
+                    cutterWake.signal();
                     changed.signalAll();
                 } finally {
                     lock.unlock();
@@ -401,7 +416,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
         lock.lock();
         try {
             closing = true;
-            changed.signalAll();
+            signalEveryone();
             long left = timeoutNanos;
             while ((!waiting.isEmpty() || inFlight > 0) && left > 0) {
                 left = changed.awaitNanos(left);
@@ -425,7 +440,7 @@ public final class BatchQueue<W, R> implements AutoCloseable {
             }
             waiting.clear();
             waitingTokens = 0;
-            changed.signalAll();
+            signalEveryone();
         } finally {
             lock.unlock();
         }
