@@ -33,10 +33,11 @@ public final class Lc4jBench {
             model.embedAll(segments);
             best = Math.max(best, corpus.size() / ((System.nanoTime() - t0) / 1e9));
         }
-        for (int i = 0; i < 20; i++) {
+        // As long a warm-up as Tandem's (CpuBench.WARM_UP_CALLS): both JITs done before timing.
+        for (int i = 0; i < 2000; i++) {
             model.embed(query);
         }
-        double[] single = new double[200];
+        double[] single = new double[300];
         for (int i = 0; i < single.length; i++) {
             long t0 = System.nanoTime();
             model.embed(query);

@@ -34,217 +34,244 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.Supplier;
 
 /**
- * Tandem on the CPU against LangChain4j's in-process model (bench/cpu/run.sh runs both, same
- * corpus, same run): the library's throughput, /embed's with 4 and 1 clients of 32-text
- * batches, a single short query's latency on a keep-alive connection, the vectors checked
- * against LangChain4j's, and the reranker's pairs/s in-process and over HTTP.
- * Not a test (speed belongs in benchmarks).
+ * One round of Tandem on the CPU, for bench/cpu/run.sh, which alternates rounds of it with rounds
+ * of LangChain4j's in-process model (the machine's speed drifts by 10-20% over minutes, so the
+ * two are compared round by round and summed up by median). Not a test: speed belongs in
+ * benchmarks.
  *
- * <p>Usage: CpuBench CORPUS LC4J_VECTORS ROUNDS QUERY [RERANKER_DIR...] [-- TANDEM_FLAGS...]
+ * <ul>
+ *   <li>{@code embed CORPUS LC4J_VECTORS QUERY [INT8_DIR] [-- FLAGS]}: the library's throughput
+ *   (also with the whole last layer, before/after of ClsPruning, and the opt-in int8 copy when
+ *   given), /embed's with 4 and 1 clients of 32-text batches, a short query's latency (the model
+ *   alone, the library, /embed on a keep-alive connection), the vectors against LangChain4j's.
+ *   <li>{@code rerank CORPUS QUERY RERANKER_DIR [-- FLAGS]}: pairs/s of 4 callers of the library
+ *   against 4 clients of /rerank, 32 pairs a call (also with the whole last layer).
+ * </ul>
+ * Prints one {@code RESULT key=value ...} line.
  */
 public final class CpuBench {
 
     private static final int BATCH = 32;
+    private static final int CLIENTS = 4;
+    /**
+     * Calls before a latency is timed: the server's JIT is still compiling the HTTP path after a
+     * few hundred requests (one query: 7.9 ms p50 after 50 requests, 5.9 ms after 2,000), and a
+     * server that has run a while is what users meet. Lc4jBench warms up as long.
+     */
+    private static final int WARM_UP_CALLS = 2000;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ModelOptions CPU = new ModelOptions(DeviceChoice.CPU, null, null, 0);
 
     public static void main(String[] args) throws Exception {
-        List<String> corpus = Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8);
-        float[][] anchor = readVectors(Path.of(args[1]));
-        int rounds = Integer.parseInt(args[2]);
-        String query = args[3];
-        List<String> rerankers = new ArrayList<>();
+        List<String> positional = new ArrayList<>();
         List<String> flags = new ArrayList<>(List.of("--device", "cpu", "--port", "0"));
         boolean tandemFlags = false;
-        for (int i = 4; i < args.length; i++) {
-            if (args[i].equals("--")) {
+        for (String a : args) {
+            if (a.equals("--")) {
                 tandemFlags = true;
-            } else if (tandemFlags) {
-                flags.add(args[i]);
             } else {
-                rerankers.add(args[i]);
+                (tandemFlags ? flags : positional).add(a);
             }
         }
-        ServerConfig config = Flags.parse(flags.toArray(String[]::new), Map.of());
-        InferenceSettings settings = config.embed().inference();
-
-        // The library, with the server's batch settings: as served, then with the whole last layer
-        // (the graph as exported) for the before/after of io.tandem.ort.graph.ClsPruning.
-        Path builtin = BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir());
-        InferenceSettings librarySettings = InferenceSettings.library(settings.maxBatchTokens());
-        double library;
-        double libraryFull;
-        double[] librarySingle;
-        double[] modelSingle;
-        float[][] vectors;
-        try (Embedder embedder = Embedder.open(builtin, CPU, librarySettings, InferenceListener.NONE)) {
-            vectors = embedder.embed(corpus).toArray(float[][]::new);
-            library = best(rounds, corpus.size(), () -> embedder.embed(corpus));
-            librarySingle = latencies(() -> embedder.embed(query), 300);
+        List<String> corpus = Files.readAllLines(Path.of(positional.get(1)), StandardCharsets.UTF_8);
+        switch (positional.getFirst()) {
+            case "embed" -> embed(corpus, readVectors(Path.of(positional.get(2))), positional.get(3),
+                    positional.size() > 4 ? Path.of(positional.get(4)) : null, flags);
+            case "rerank" -> rerank(corpus, positional.get(2), Path.of(positional.get(3)), flags);
+            default -> throw new IllegalArgumentException("mode: embed or rerank");
         }
-        try (Embedder embedder = Embedder.open(builtin, CPU.withFullLastLayer(), librarySettings, InferenceListener.NONE)) {
-            libraryFull = best(rounds, corpus.size(), () -> embedder.embed(corpus));
+    }
+
+    private static void embed(List<String> corpus, float[][] anchor, String query, Path int8, List<String> flags)
+            throws Exception {
+        ServerConfig config = Flags.parse(flags.toArray(String[]::new), Map.of());
+        Path builtin = BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir());
+        InferenceSettings settings = InferenceSettings.library(config.embed().inference().maxBatchTokens());
+        Map<String, Double> result = new java.util.LinkedHashMap<>();
+
+        float[][] vectors;
+        try (Embedder embedder = Embedder.open(builtin, CPU, settings, InferenceListener.NONE)) {
+            vectors = embedder.embed(corpus).toArray(float[][]::new); // also the warm-up
+            result.put("tandem_library", rate(corpus.size(), () -> embedder.embed(corpus)));
+            result.put("library_single_p50_ms", p50(latencies(() -> embedder.embed(query))));
+        }
+        result.put("lowest_cosine", lowestCosine(anchor, vectors));
+        try (Embedder embedder = Embedder.open(builtin, CPU.withFullLastLayer(), settings, InferenceListener.NONE)) {
+            embedder.embed(corpus);
+            result.put("tandem_library_full_last_layer", rate(corpus.size(), () -> embedder.embed(corpus)));
+        }
+        if (int8 != null) {
+            try (Embedder embedder = Embedder.open(int8, CPU, settings, InferenceListener.NONE)) {
+                float[][] v = embedder.embed(corpus).toArray(float[][]::new);
+                result.put("int8_library", rate(corpus.size(), () -> embedder.embed(corpus)));
+                result.put("int8_lowest_cosine", lowestCosine(anchor, v));
+            }
         }
         // The graph alone: one session run of the tokenized query, no queue, on this thread.
         try (EmbedderModel model = (EmbedderModel) Model.load("bge-small-zh", builtin, CPU)) {
             List<Tokens> one = List.of(model.tokenizer().encode(query, Truncation.RIGHT));
-            modelSingle = latencies(() -> model.embed(one, EnumSet.of(EmbedOutput.DENSE)), 300);
-        }
-        double lowest = 1;
-        for (int i = 0; i < corpus.size(); i++) {
-            lowest = Math.min(lowest, VectorMath.cosine(anchor[i], vectors[i]));
+            result.put("model_single_p50_ms", p50(latencies(() -> model.embed(one, EnumSet.of(EmbedOutput.DENSE)))));
         }
 
-        double http4;
-        double http1;
-        double[] single;
         try (Tandem tandem = Tandem.start(config)) {
             URI embed = URI.create("http://127.0.0.1:" + tandem.port() + "/embed");
             List<String> bodies = new ArrayList<>();
             for (int b = 0; b < corpus.size(); b += BATCH) {
                 bodies.add(JSON.writeValueAsString(Map.of("inputs", corpus.subList(b, Math.min(b + BATCH, corpus.size())))));
             }
-            http4 = overHttp(embed, bodies, 4, rounds, corpus.size());
-            http1 = overHttp(embed, bodies, 1, rounds, corpus.size());
+            overHttp(embed, bodies, CLIENTS); // warm-up
+            result.put("tandem_http4", corpus.size() / overHttp(embed, bodies, CLIENTS));
+            result.put("tandem_http1", corpus.size() / overHttp(embed, bodies, 1));
             byte[] request = RawHttp.post("/embed", JSON.writeValueAsString(Map.of("inputs", query)));
             try (Socket socket = RawHttp.open(tandem.port())) {
-                single = latencies(() -> {
+                double[] single = latencies(() -> {
                     try {
                         RawHttp.exchange(socket, request);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
-                }, 300);
+                });
+                result.put("tandem_single_p50_ms", p50(single));
+                result.put("tandem_single_p99_ms", single[single.length * 99 / 100]);
             }
         }
-
-        System.out.printf("%nTandem on the CPU (%d cores), bge-small-zh-v1.5, %d texts, flags %s%n",
-                Runtime.getRuntime().availableProcessors(), corpus.size(), flags.subList(4, flags.size()));
-        System.out.printf("library embed(list): %.1f texts/s (whole last layer: %.1f)%n", library, libraryFull);
-        System.out.printf("HTTP /embed, 4 clients x %d: %.1f texts/s%n", BATCH, http4);
-        System.out.printf("HTTP /embed, 1 client x %d: %.1f texts/s%n", BATCH, http1);
-        System.out.printf("single query over keep-alive: p50 %.2f ms, p99 %.2f ms%n", single[single.length / 2],
-                single[single.length * 99 / 100]);
-        System.out.printf("single query, library embed(text): p50 %.2f ms; the model alone: p50 %.2f ms%n",
-                librarySingle[librarySingle.length / 2], modelSingle[modelSingle.length / 2]);
-        System.out.printf("lowest cosine against LangChain4j: %.6f%n", lowest);
-        System.out.printf("RESULT tandem_library=%.2f tandem_library_full_last_layer=%.2f tandem_http4=%.2f"
-                + " tandem_http1=%.2f tandem_single_p50_ms=%.3f tandem_single_p99_ms=%.3f library_single_p50_ms=%.3f"
-                + " model_single_p50_ms=%.3f lowest_cosine=%.6f%n", library, libraryFull, http4, http1,
-                single[single.length / 2], single[single.length * 99 / 100], librarySingle[librarySingle.length / 2],
-                modelSingle[modelSingle.length / 2], lowest);
-
-        for (String dir : rerankers) {
-            rerank(Path.of(dir), corpus, query, rounds, flags);
-        }
+        print(result);
     }
 
-    /** Pairs/s of one query against 32 texts at a time: the library, then /rerank with 4 clients. */
-    private static void rerank(Path dir, List<String> corpus, String query, int rounds, List<String> flags)
-            throws Exception {
-        List<List<String>> groups = new ArrayList<>();
-        for (int b = 0; b < corpus.size(); b += BATCH) {
-            groups.add(corpus.subList(b, Math.min(b + BATCH, corpus.size())));
-        }
+    /**
+     * Pairs/s of 4 concurrent callers of the library and of 4 /rerank clients, each call one
+     * query against 32 texts; as many calls as take ~3 s (the base-shaped model reads 512-token
+     * pairs at ~10 pairs/s on 2 cores, the tiny one thousands).
+     */
+    private static void rerank(List<String> corpus, String query, Path dir, List<String> flags) throws Exception {
         List<String> rerankFlags = new ArrayList<>(flags);
         rerankFlags.addAll(List.of("--rerank-model", dir.toString()));
         ServerConfig config = Flags.parse(rerankFlags.toArray(String[]::new), Map.of());
-        InferenceSettings librarySettings = InferenceSettings.library(config.rerank().inference().maxBatchTokens());
-        double library = rerankLibrary(dir, CPU, librarySettings, groups, query, rounds, corpus.size());
-        double libraryFull = rerankLibrary(dir, CPU.withFullLastLayer(), librarySettings, groups, query, rounds,
-                corpus.size());
-        double http;
+        InferenceSettings settings = InferenceSettings.library(config.rerank().inference().maxBatchTokens());
+        Map<String, Double> result = new java.util.LinkedHashMap<>();
+        List<List<String>> groups;
+        try (Reranker reranker = Reranker.open(dir, CPU, settings, InferenceListener.NONE)) {
+            List<String> first = corpus.subList(0, BATCH);
+            reranker.score(query, first);
+            long t0 = System.nanoTime();
+            reranker.score(query, first);
+            double secondsPerCall = (System.nanoTime() - t0) / 1e9;
+            int calls = (int) Math.clamp(3.0 / secondsPerCall, CLIENTS, 400);
+            groups = new ArrayList<>();
+            for (int i = 0; groups.size() < calls; i = (i + BATCH) % (corpus.size() - BATCH)) {
+                groups.add(corpus.subList(i, i + BATCH));
+            }
+            inCallers(groups, g -> reranker.score(query, g)); // warm-up: the tiny model's calls are mostly Java
+            result.put("rerank_library", pairs(groups) / inCallers(groups, g -> reranker.score(query, g)));
+        }
+        try (Reranker reranker = Reranker.open(dir, CPU.withFullLastLayer(), settings, InferenceListener.NONE)) {
+            inCallers(groups, g -> reranker.score(query, g));
+            result.put("rerank_library_full_last_layer", pairs(groups) / inCallers(groups, g -> reranker.score(query, g)));
+        }
         try (Tandem tandem = Tandem.start(config)) {
             URI uri = URI.create("http://127.0.0.1:" + tandem.port() + "/rerank");
             List<String> bodies = new ArrayList<>();
             for (List<String> g : groups) {
                 bodies.add(JSON.writeValueAsString(Map.of("query", query, "texts", g)));
             }
-            http = overHttp(uri, bodies, 4, rounds, corpus.size());
+            overHttp(uri, bodies, CLIENTS); // warm-up
+            result.put("rerank_http4", pairs(groups) / overHttp(uri, bodies, CLIENTS));
         }
-        System.out.printf("reranker %s: library %.1f pairs/s (whole last layer: %.1f), HTTP /rerank 4 clients %.1f"
-                + " pairs/s (%.0f%%)%n", dir.getFileName(), library, libraryFull, http, 100 * http / library);
-        System.out.printf("RESULT reranker=%s rerank_library=%.2f rerank_library_full_last_layer=%.2f rerank_http4=%.2f%n",
-                dir.getFileName(), library, libraryFull, http);
+        System.out.printf("reranker %s: %d calls of %d pairs%n", dir.getFileName(), groups.size(), BATCH);
+        print(result);
     }
 
-    /** Pairs/s of the library, 12 calls of 32 pairs at once. */
-    private static double rerankLibrary(Path dir, ModelOptions options, InferenceSettings settings,
-                                        List<List<String>> groups, String query, int rounds, int pairs) {
-        try (Reranker reranker = Reranker.open(dir, options, settings, InferenceListener.NONE)) {
-            groups.forEach(g -> reranker.score(query, g));
-            return best(rounds, pairs, () -> {
-                try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                    groups.forEach(g -> pool.submit(() -> reranker.score(query, g)));
-                }
-            });
-        }
+    private static double pairs(List<List<String>> groups) {
+        return groups.stream().mapToInt(List::size).sum();
     }
 
-    /** Items per second of the best of {@code rounds} timed runs, after one warm-up run. */
-    private static double best(int rounds, int items, Runnable run) {
+    private static void print(Map<String, Double> result) {
+        StringBuilder line = new StringBuilder("RESULT");
+        result.forEach((k, v) -> line.append(String.format(Locale.ROOT, k.contains("cosine") ? " %s=%.6f" : " %s=%.3f", k, v)));
+        System.out.println(line);
+    }
+
+    /** Items per second of one timed run. */
+    private static double rate(int items, Runnable run) {
+        long t0 = System.nanoTime();
         run.run();
-        double best = 0;
-        for (int r = 0; r < rounds; r++) {
-            long t0 = System.nanoTime();
-            run.run();
-            best = Math.max(best, items / ((System.nanoTime() - t0) / 1e9));
-        }
-        return best;
+        return items / ((System.nanoTime() - t0) / 1e9);
     }
 
-    /** The whole corpus, {@code clients} keep-alive clients taking its batches in turn; best round. */
-    private static double overHttp(URI uri, List<String> bodies, int clients, int rounds, int items) throws Exception {
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        Supplier<Double> round = () -> {
-            long t0 = System.nanoTime();
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                List<Future<?>> running = new ArrayList<>();
-                for (int c = 0; c < clients; c++) {
-                    int first = c;
-                    running.add(pool.submit(() -> {
-                        for (int b = first; b < bodies.size(); b += clients) {
-                            post(client, uri, bodies.get(b));
-                        }
-                        return null;
-                    }));
-                }
-                for (Future<?> f : running) {
-                    f.get();
-                }
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+    /** Seconds for {@code CLIENTS} callers of the library to take the groups in turn. */
+    private static <T> double inCallers(List<T> work, java.util.function.Consumer<T> call) throws Exception {
+        long t0 = System.nanoTime();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> running = new ArrayList<>();
+            for (int c = 0; c < CLIENTS; c++) {
+                int first = c;
+                running.add(pool.submit(() -> {
+                    for (int i = first; i < work.size(); i += CLIENTS) {
+                        call.accept(work.get(i));
+                    }
+                }));
             }
-            return items / ((System.nanoTime() - t0) / 1e9);
-        };
-        round.get();
-        double best = 0;
-        for (int r = 0; r < rounds; r++) {
-            best = Math.max(best, round.get());
+            for (Future<?> f : running) {
+                f.get();
+            }
         }
-        return best;
+        return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** Milliseconds per call, after 30 calls of warm-up, sorted. */
-    private static double[] latencies(Runnable call, int n) {
-        for (int i = 0; i < 30; i++) {
+    /** Seconds for {@code clients} keep-alive clients to post the bodies in turn. */
+    private static double overHttp(URI uri, List<String> bodies, int clients) throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        long t0 = System.nanoTime();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> running = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                int first = c;
+                running.add(pool.submit(() -> {
+                    for (int b = first; b < bodies.size(); b += clients) {
+                        post(client, uri, bodies.get(b));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Milliseconds per call, after the warm-up, sorted. */
+    private static double[] latencies(Runnable call) {
+        for (int i = 0; i < WARM_UP_CALLS; i++) {
             call.run();
         }
-        double[] ms = new double[n];
-        for (int i = 0; i < n; i++) {
+        double[] ms = new double[300];
+        for (int i = 0; i < ms.length; i++) {
             long t0 = System.nanoTime();
             call.run();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         Arrays.sort(ms);
         return ms;
+    }
+
+    private static double p50(double[] sorted) {
+        return sorted[sorted.length / 2];
+    }
+
+    private static double lowestCosine(float[][] anchor, float[][] vectors) {
+        double lowest = 1;
+        for (int i = 0; i < anchor.length; i++) {
+            lowest = Math.min(lowest, VectorMath.cosine(anchor[i], vectors[i]));
+        }
+        return lowest;
     }
 
     private static void post(HttpClient client, URI uri, String body) throws Exception {
