@@ -8,6 +8,7 @@ import io.tandem.models.ModelOptions;
 import io.tandem.models.Pooling;
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
+import io.tandem.models.tokenize.Truncation;
 import io.tandem.ort.GpuMemory;
 import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
@@ -264,12 +265,21 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     protected abstract void warmUp();
 
     /**
-     * Once a batch costing more than this many tokens has run, the GPU arena's unused memory is
-     * given back after the first batch that finds no more work waiting ({@code idleAfterBatch});
-     * see {@link ArenaShrink}.
+     * When the GPU arena gives unused memory back, after a batch costing more than this many
+     * tokens: see {@link ArenaShrink}; {@code idleAfterBatch} says that no more work is waiting.
      */
     public void shrinkArenaAbove(long tokens, BooleanSupplier idleAfterBatch) {
-        arenaShrink.set(tokens, idleAfterBatch);
+        arenaShrink.set(tokens, idleAfterBatch, session.device().startsWith("cuda") ? this::shrinkArenaNow : null);
+    }
+
+    /** A one-row batch whose run ends by giving the arena's unused memory back. */
+    private void shrinkArenaNow() {
+        PreparedBatch prepared = prepare(List.of(tokenizer.encode("arena", Truncation.RIGHT)));
+        try {
+            session.run(prepared.batch().feeds(), Set.of(session.outputShapes().keySet().iterator().next()), true);
+        } finally {
+            prepared.discard();
+        }
     }
 
     /** The outputs the model offers: the served graph's, and the full graph's where that is kept apart. */
@@ -340,11 +350,13 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             return new Ran(batch, got);
         } finally {
             prepared.discard();
+            arenaShrink.batchDone();
         }
     }
 
     @Override
     public void close() {
+        arenaShrink.close();
         if (fullGraph != null) {
             fullGraph.close();
         }

@@ -4,34 +4,68 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ArenaShrinkTest {
 
     @Test
-    void aBurstShrinksOnceWhenTheQueueEmptiesWhateverTheLastBatchCosts() {
+    void aLargeBatchThatFindsNothingWaitingShrinksAtTheEndOfItsRun() {
         AtomicBoolean idle = new AtomicBoolean(false);
         ArenaShrink rule = new ArenaShrink();
-        rule.set(1000, idle::get);
+        rule.set(1000, idle::get, null);
         List<Boolean> decisions = new ArrayList<>();
-        decisions.add(rule.afterBatch(4000)); // a large batch, more waiting
-        decisions.add(rule.afterBatch(4000));
+        decisions.add(rule.afterBatch(4000)); // more waiting
         idle.set(true);
-        decisions.add(rule.afterBatch(200)); // the burst's small tail finds the queue empty
-        decisions.add(rule.afterBatch(200)); // nothing large since: the memory is already given back
-        decisions.add(rule.afterBatch(900));
-        decisions.add(rule.afterBatch(1001)); // a large batch alone
-        assertEquals(List.of(false, false, true, false, false, true), decisions);
+        decisions.add(rule.afterBatch(200)); // small: never at once, whatever ran before
+        decisions.add(rule.afterBatch(1001)); // large, nothing waiting
+        assertEquals(List.of(false, false, true), decisions);
     }
 
     @Test
-    void steadyLoadKeepsTheMemory() {
+    void whatABurstLeavesIsGivenBackOnceTheModelIsIdle() throws Exception {
+        AtomicBoolean idle = new AtomicBoolean(false);
+        AtomicInteger shrinks = new AtomicInteger();
+        CountDownLatch shrunk = new CountDownLatch(1);
         ArenaShrink rule = new ArenaShrink();
-        rule.set(1000, () -> false);
-        for (int i = 0; i < 10; i++) {
-            assertEquals(false, rule.afterBatch(8000));
-        }
+        rule.set(1000, idle::get, () -> {
+            shrinks.incrementAndGet();
+            shrunk.countDown();
+        });
+        rule.afterBatch(4000); // a large batch inside the burst: memory is owed
+        rule.batchDone();
+        idle.set(true);
+        rule.afterBatch(200); // the burst's small last batch finds the queue empty
+        rule.batchDone();
+        assertTrue(shrunk.await(5, TimeUnit.SECONDS));
+        Thread.sleep(3 * ArenaShrink.IDLE_MS);
+        assertEquals(1, shrinks.get(), "once");
+        rule.afterBatch(200); // nothing large since: nothing owed
+        rule.batchDone();
+        Thread.sleep(3 * ArenaShrink.IDLE_MS);
+        assertEquals(1, shrinks.get());
+    }
+
+    @Test
+    void aBatchWithinTheIdleTimeKeepsTheMemoryForTheLoad() throws Exception {
+        AtomicBoolean idle = new AtomicBoolean(true);
+        AtomicInteger shrinks = new AtomicInteger();
+        ArenaShrink rule = new ArenaShrink();
+        rule.set(1000, idle::get, shrinks::incrementAndGet);
+        idle.set(false);
+        rule.afterBatch(4000);
+        idle.set(true);
+        rule.batchDone(); // a gap in the load...
+        rule.afterBatch(500); // ...that the next batch ends before the idle time is over
+        idle.set(false);
+        rule.batchDone();
+        idle.set(true); // idle again when the first check comes, but a batch ran since it was planned
+        Thread.sleep(3 * ArenaShrink.IDLE_MS);
+        assertEquals(0, shrinks.get());
     }
 }
