@@ -7,17 +7,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 /**
- * When a GPU arena gives its unused memory back. Under steady load the memory is kept:
- * freeing and re-allocating hundreds of MiB around batches costs more than the batches
- * (cudaFree synchronises the device). Two moments give it back:
- * <ul>
- *   <li>a batch over the threshold that finds nothing else waiting, at the end of its run;</li>
- *   <li>the model idle for {@link #IDLE_MS} after any batch over the threshold ran since the
- *   last shrink: what a burst's smaller last batches would otherwise keep (issue 15: 3.4 GiB
- *   left after a burst in one run, none in the next). Shrinking at the first batch that found
- *   the queue empty instead shrank inside loads with short gaps and cost the reranker 11% of its
- *   pairs/s on the H200.</li>
- * </ul>
+ * When a GPU arena gives its unused memory back: once the model has been idle for
+ * {@link #IDLE_MS} after a batch over the threshold ran since the last shrink. Never during a
+ * load: freeing and re-allocating hundreds of MiB around batches costs more than the batches
+ * (cudaFree synchronises the device), and shrinking whenever a large batch found the queue empty
+ * shrank 5-7 times in 7 s of /rerank load with short gaps on the H200. Nor after small batches
+ * alone, so that queries at a low rate do not re-allocate each time. And after every burst with a
+ * large batch, whatever came after it: deciding on the last batch left 3.4 GiB after a burst in
+ * one run and none in the next (issue 15).
  */
 final class ArenaShrink implements AutoCloseable {
 
@@ -51,18 +48,12 @@ final class ArenaShrink implements AutoCloseable {
         this.shrinkNow = shrinkNow;
     }
 
-    /** Whether the batch about to run, of this cost, should shrink the arena once it has run. */
-    boolean afterBatch(long cost) {
+    /** A batch of this cost is about to run: a large one owes an idle shrink. */
+    void batchStarting(long cost) {
         batches.incrementAndGet();
-        if (cost <= above) {
-            return false;
+        if (cost > above) {
+            owed.set(true);
         }
-        if (idle.getAsBoolean()) {
-            owed.set(false);
-            return true;
-        }
-        owed.set(true);
-        return false;
     }
 
     /** After a batch has run: if memory is owed and nothing follows, plan the idle shrink. */

@@ -332,20 +332,20 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     protected Ran run(PreparedBatch prepared, Set<String> outputs) {
         try {
             Batch batch = prepared.batch();
-            boolean shrink = arenaShrink.afterBatch(batch.cost());
+            arenaShrink.batchStarting(batch.cost());
             Set<String> served = session.outputShapes().keySet();
             if (fullGraph == null || served.containsAll(outputs)) {
-                return new Ran(batch, session.run(batch.feeds(), outputs, shrink));
+                return new Ran(batch, session.run(batch.feeds(), outputs, false));
             }
             // Per-token outputs come from the full graph; an output of the pruned one asked with them
             // (nothing asks both today) takes a second run.
             Set<String> fromFull = new HashSet<>(outputs);
             fromFull.removeAll(served);
-            Map<String, OutputTensor> got = new LinkedHashMap<>(fullGraph.session().run(batch.feeds(), fromFull, shrink));
+            Map<String, OutputTensor> got = new LinkedHashMap<>(fullGraph.session().run(batch.feeds(), fromFull, false));
             Set<String> rest = new HashSet<>(outputs);
             rest.removeAll(fromFull);
             if (!rest.isEmpty()) {
-                got.putAll(session.run(batch.feeds(), rest, shrink));
+                got.putAll(session.run(batch.feeds(), rest, false));
             }
             return new Ran(batch, got);
         } finally {

@@ -2,8 +2,6 @@ package io.tandem.models.pipeline;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -15,16 +13,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ArenaShrinkTest {
 
     @Test
-    void aLargeBatchThatFindsNothingWaitingShrinksAtTheEndOfItsRun() {
-        AtomicBoolean idle = new AtomicBoolean(false);
+    void noBatchShrinksAtOnceEvenWithNothingWaiting() throws Exception {
+        AtomicInteger shrinks = new AtomicInteger();
         ArenaShrink rule = new ArenaShrink();
-        rule.set(1000, idle::get, null);
-        List<Boolean> decisions = new ArrayList<>();
-        decisions.add(rule.afterBatch(4000)); // more waiting
-        idle.set(true);
-        decisions.add(rule.afterBatch(200)); // small: never at once, whatever ran before
-        decisions.add(rule.afterBatch(1001)); // large, nothing waiting
-        assertEquals(List.of(false, false, true), decisions);
+        rule.set(1000, () -> true, shrinks::incrementAndGet);
+        rule.batchStarting(4000);
+        assertEquals(0, shrinks.get(), "nothing before the idle time");
+    }
+
+    @Test
+    void smallBatchesAloneKeepTheMemory() throws Exception {
+        AtomicInteger shrinks = new AtomicInteger();
+        ArenaShrink rule = new ArenaShrink();
+        rule.set(1000, () -> true, shrinks::incrementAndGet);
+        rule.batchStarting(1000);
+        rule.batchDone();
+        Thread.sleep(3 * ArenaShrink.IDLE_MS);
+        assertEquals(0, shrinks.get());
     }
 
     @Test
@@ -37,15 +42,15 @@ class ArenaShrinkTest {
             shrinks.incrementAndGet();
             shrunk.countDown();
         });
-        rule.afterBatch(4000); // a large batch inside the burst: memory is owed
+        rule.batchStarting(4000); // a large batch inside the burst: memory is owed
         rule.batchDone();
         idle.set(true);
-        rule.afterBatch(200); // the burst's small last batch finds the queue empty
+        rule.batchStarting(200); // the burst's small last batch finds the queue empty
         rule.batchDone();
         assertTrue(shrunk.await(5, TimeUnit.SECONDS));
         Thread.sleep(3 * ArenaShrink.IDLE_MS);
         assertEquals(1, shrinks.get(), "once");
-        rule.afterBatch(200); // nothing large since: nothing owed
+        rule.batchStarting(200); // nothing large since: nothing owed
         rule.batchDone();
         Thread.sleep(3 * ArenaShrink.IDLE_MS);
         assertEquals(1, shrinks.get());
@@ -58,10 +63,10 @@ class ArenaShrinkTest {
         ArenaShrink rule = new ArenaShrink();
         rule.set(1000, idle::get, shrinks::incrementAndGet);
         idle.set(false);
-        rule.afterBatch(4000);
+        rule.batchStarting(4000);
         idle.set(true);
         rule.batchDone(); // a gap in the load...
-        rule.afterBatch(500); // ...that the next batch ends before the idle time is over
+        rule.batchStarting(500); // ...that the next batch ends before the idle time is over
         idle.set(false);
         rule.batchDone();
         idle.set(true); // idle again when the first check comes, but a batch ran since it was planned

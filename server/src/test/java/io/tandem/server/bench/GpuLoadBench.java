@@ -176,7 +176,7 @@ public final class GpuLoadBench {
         embedCase(32, 512);
         embedCase(4, 4096);
         embedMixedCase(64, 16, 512);
-        report.memory("after /embed throughput", memory());
+        report.memory("after /embed throughput", settledMemory());
         rerankCase(32, 32, 220);
         latencyCase(false);
         latencyCase(true);
@@ -262,7 +262,7 @@ public final class GpuLoadBench {
                 resp -> checkEmbedResponse(resp, batch));
         report.throughput(name, "embed", request, embedClients, s, s.tokensPerSecond(), baseline.get(baselineKey),
                 "tok/s");
-        report.memory("after " + name, memory());
+        report.memory("after " + name, settledMemory());
     }
 
     private void rerankCase(int texts, int queryTokens, int textTokens) throws Exception {
@@ -280,7 +280,7 @@ public final class GpuLoadBench {
         report.throughput(name, "rerank", texts + " texts × " + pairTokens + " tokens/pair (query " + queryTokens
                 + " + text " + textTokens + " + 4 specials)", rerankClients, s, s.itemsPerSecond(),
                 baseline.get("rerank_64x256_pairs_s"), "pairs/s");
-        report.memory("after " + name, memory());
+        report.memory("after " + name, settledMemory());
     }
 
     /** Rerank latency, 16 clients × 8 texts × 256 tokens; optionally while /embed is saturated. */
@@ -555,7 +555,7 @@ public final class GpuLoadBench {
         long done = okCount.sum() + errors.sum();
         log(String.format(Locale.ROOT, "mixed: %d requests in %.1f s (%.0f req/s), %d errors%s", done, secs,
                 done / secs, errors.sum(), firstError[0] == null ? "" : ", first: " + firstError[0]));
-        MemorySnapshot after = memory();
+        MemorySnapshot after = settledMemory();
         String label = "after " + done + " mixed requests (" + String.format(Locale.ROOT, "%.0f req/s", done / secs)
                 + (errors.sum() > 0 ? ", " + errors.sum() + " errors" : "") + ")";
         report.memory(label, after);
@@ -1010,6 +1010,15 @@ public final class GpuLoadBench {
             return "process " + mib(processMiB) + ", GPU " + mib(gpuUsedMiB) + ", GPU − before server start "
                     + mib(sinceStartMiB) + (perModel.isEmpty() ? "" : ", " + perModel);
         }
+    }
+
+    /**
+     * Memory once the models had time to give back what a load left: the server shrinks a GPU
+     * arena 200 ms after its model goes idle (models/.../pipeline/ArenaShrink).
+     */
+    private MemorySnapshot settledMemory() {
+        sleep(0.5);
+        return memory();
     }
 
     private MemorySnapshot memory() {
