@@ -90,7 +90,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             return load(name, files, descriptor, options, null);
         }
         try {
-            return load(name, files, descriptor, options, pruned.graph());
+            return load(name, files, descriptor, options, pruned);
         } catch (RuntimeException e) {
             // The rewrite rests on module names; a graph it misreads must still be served, as it is.
             LOG.warning("model " + name + ": the graph with its last layer computed for the first token only did "
@@ -127,7 +127,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     }
 
     private static Model load(String name, ModelFiles files, ModelDescriptor descriptor, ModelOptions options,
-                              byte[] prunedGraph) {
+                              ClsPruning.Result pruned) {
+        byte[] prunedGraph = pruned != null ? pruned.graph() : null;
         long t0 = System.nanoTime();
         TextTokenizer tokenizer;
         try {
@@ -154,7 +155,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             throw e;
         }
         long t2 = System.nanoTime();
-        FullGraph full = prunedGraph != null && !descriptor.isClassifier() ? new FullGraph(spec, descriptor) : null;
+        FullGraph full = pruned != null && pruned.replaced() != null ? new FullGraph(spec, pruned.replaced(), descriptor)
+                : null;
         try {
             Model model = descriptor.isClassifier()
                     ? new ClassifierModel(name, files, descriptor, tokenizer, session, full)
@@ -188,12 +190,13 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     static final class FullGraph implements AutoCloseable {
 
         private final SessionSpec spec;
-        private final String hiddenOutput = "last_hidden_state";
+        private final String hiddenOutput;
         private final long[] hiddenShape;
         private InferenceSession session;
 
-        FullGraph(SessionSpec spec, ModelDescriptor descriptor) {
+        FullGraph(SessionSpec spec, String hiddenOutput, ModelDescriptor descriptor) {
             this.spec = spec;
+            this.hiddenOutput = hiddenOutput;
             this.hiddenShape = new long[] {-1, -1, descriptor.hiddenSize()};
         }
 

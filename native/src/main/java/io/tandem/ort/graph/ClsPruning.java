@@ -48,17 +48,18 @@ public final class ClsPruning {
     /**
      * The rewritten graph, or why there is none.
      *
-     * @param graph  the serialised ONNX model, or null
-     * @param reason why the graph was left as it is, or null
+     * @param graph    the serialised ONNX model, or null
+     * @param replaced the output that {@link #POOLED_OUTPUT} replaced ({@link Head#CLS_POOLED}), or null
+     * @param reason   why the graph was left as it is, or null
      */
-    public record Result(byte[] graph, String reason) {
+    public record Result(byte[] graph, String replaced, String reason) {
 
         public boolean applied() {
             return graph != null;
         }
 
         static Result no(String reason) {
-            return new Result(null, reason);
+            return new Result(null, null, reason);
         }
     }
 
@@ -305,7 +306,7 @@ public final class ClsPruning {
             }
         }
         out.addAll(newInitializers);
-        return new Result(Wire.write(modelFields, MODEL_GRAPH, out), null);
+        return new Result(Wire.write(modelFields, MODEL_GRAPH, out), head == Head.CLS_POOLED ? layerOutput : null, null);
     }
 
     /** "/.../encoder/layer.N/" of the highest N, or null. */

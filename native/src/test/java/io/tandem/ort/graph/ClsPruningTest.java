@@ -23,6 +23,7 @@ class ClsPruningTest {
         assertTrue(r.applied(), r.reason());
         List<Field> graph = graph(r.graph());
         assertEquals(List.of("logits"), names(graph, 12));
+        assertEquals(null, r.replaced());
         List<List<Field>> nodes = graph.stream().filter(f -> f.number() == 1).map(Field::message).toList();
         List<List<Field>> cuts = nodes.stream().filter(n -> Wire.string(n, 3).contains("tandem/")).toList();
         assertEquals(List.of("/model/roberta/encoder/layer.1/tandem/FirstTokenOfInput",
@@ -41,6 +42,7 @@ class ClsPruningTest {
         assertTrue(r.applied(), r.reason());
         List<Field> graph = graph(r.graph());
         assertEquals(List.of(ClsPruning.POOLED_OUTPUT), names(graph, 12));
+        assertEquals("last_hidden_state", r.replaced());
         List<Field> output = Wire.first(graph, 12).message();
         List<Field> shape = Wire.first(Wire.first(Wire.first(output, 2).message(), 1).message(), 2).message();
         assertEquals(2, shape.size(), "[batch, hidden]");
