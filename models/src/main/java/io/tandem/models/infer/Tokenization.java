@@ -39,7 +39,7 @@ public final class Tokenization implements AutoCloseable {
     /**
      * Runs every task on the pool and returns the tokens in task order. A lone input is tokenized
      * on the caller's thread: two thread hand-offs cost more than its tokenizing (a 15-token query:
-     * 25 µs), and pinning a virtual thread for that long is harmless.
+     * 25 µs); the character guard (InputRules) bounds how long a virtual thread stays pinned.
      */
     public List<Tokens> all(List<Supplier<Tokens>> tasks) {
         if (tasks.size() == 1) {
