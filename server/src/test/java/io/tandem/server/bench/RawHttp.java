@@ -38,33 +38,57 @@ final class RawHttp {
         return out.toByteArray();
     }
 
-    /** One request, its whole response read; returns the response's size in bytes. */
+    /**
+     * One request, its whole response read; returns the response's size in bytes. The response
+     * is read in blocks (reading its head a byte at a time cost a system call per byte, ~0.5 ms
+     * of the client's per request); nothing follows a response on the connection, so nothing
+     * read here belongs to the next.
+     */
     static int exchange(Socket s, byte[] request) throws IOException {
         OutputStream out = s.getOutputStream();
         out.write(request);
         out.flush();
         InputStream in = s.getInputStream();
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
+        byte[] buf = new byte[16384];
+        int n = 0;
+        int headEnd;
+        while ((headEnd = headEnd(buf, n)) < 0) {
+            if (n == buf.length) {
+                buf = java.util.Arrays.copyOf(buf, buf.length * 2);
+            }
+            int r = in.read(buf, n, buf.length - n);
+            if (r < 0) {
                 throw new IOException("closed inside a response head");
             }
-            head.append((char) c);
+            n += r;
         }
-        if (!head.toString().startsWith("HTTP/1.1 200")) {
+        String head = new String(buf, 0, headEnd, StandardCharsets.ISO_8859_1);
+        if (!head.startsWith("HTTP/1.1 200")) {
             throw new IOException("not a 200: " + head);
         }
         int length = -1;
-        for (String line : head.toString().split("\r\n")) {
+        for (String line : head.split("\r\n")) {
             if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
                 length = Integer.parseInt(line.substring(15).strip());
             }
         }
-        byte[] body = in.readNBytes(length);
-        if (body.length != length) {
+        int bodyRead = n - headEnd;
+        if (length < 0 || bodyRead > length) {
+            throw new IOException("no content-length, or more bytes than it says");
+        }
+        if (in.readNBytes(length - bodyRead).length != length - bodyRead) {
             throw new IOException("response cut");
         }
-        return head.length() + length;
+        return headEnd + length;
+    }
+
+    /** Where the body starts (after CRLF CRLF), or -1. */
+    private static int headEnd(byte[] buf, int n) {
+        for (int i = 3; i < n; i++) {
+            if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+                return i + 1;
+            }
+        }
+        return -1;
     }
 }
