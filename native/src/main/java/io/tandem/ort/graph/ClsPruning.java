@@ -106,7 +106,7 @@ public final class ClsPruning {
                     Wire.strings(fields, NODE_INPUT), Wire.strings(fields, NODE_OUTPUT), fields, f);
         }
 
-        /** This node reading {@code to} wherever it read {@code from}. */
+        /** This node reading, for each input named in {@code renamed}, the tensor it maps to. */
         Field rewired(Map<String, String> renamed) {
             List<Field> out = new ArrayList<>(fields.size());
             for (Field f : fields) {
