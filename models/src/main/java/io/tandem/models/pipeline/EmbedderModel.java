@@ -163,8 +163,11 @@ public final class EmbedderModel extends Model {
             prepared.discard();
             throw new IllegalArgumentException("model " + name() + " does not have the outputs " + wanted);
         }
+        // A pruned graph's vector and the full graph's per-token output would take two runs (an
+        // /embed and an /embed_all cut into one batch): the full graph's first row is that vector.
+        boolean poolHere = pooledOutput == null || tokens && keptApart(hiddenOutput);
         if (dense) {
-            fetch.add(pooledOutput != null ? pooledOutput : hiddenOutput);
+            fetch.add(poolHere ? hiddenOutput : pooledOutput);
         }
         if (tokens) {
             fetch.add(colbertOutput != null ? colbertOutput : hiddenOutput);
@@ -177,15 +180,15 @@ public final class EmbedderModel extends Model {
         for (int b = 0; b < rows.size(); b++) {
             int length = rows.get(b).length();
             result[b] = new Embedding(
-                    dense ? dense(out, b, length) : null,
+                    dense ? dense(out, b, length, poolHere) : null,
                     tokens ? tokenVectors(out, b, length) : null,
                     sparse ? sparse(out, rows.get(b), b) : null);
         }
         return List.of(result);
     }
 
-    private float[] dense(Ran out, int b, int length) {
-        if (pooledOutput != null) {
+    private float[] dense(Ran out, int b, int length, boolean poolHere) {
+        if (!poolHere) {
             OutputTensor pooled = out.get(pooledOutput);
             int dims = pooled.dim(1);
             float[] v = new float[dims];

@@ -18,7 +18,6 @@ import io.tandem.ort.graph.ClsPruning;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -295,6 +294,11 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         return outputs;
     }
 
+    /** Whether {@code output} comes from the graph as exported, kept apart from the pruned one run. */
+    protected boolean keptApart(String output) {
+        return fullGraph != null && fullGraph.hiddenOutput.equals(output);
+    }
+
     /** Whether the graph takes padding-free batches (cost = real tokens, not rows × longest). */
     public boolean packed() {
         return packed;
@@ -336,21 +340,9 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         try {
             Batch batch = prepared.batch();
             arenaShrink.batchStarting(batch.cost());
-            Set<String> served = session.outputShapes().keySet();
-            if (fullGraph == null || served.containsAll(outputs)) {
-                return new Ran(batch, session.run(batch.feeds(), outputs, false));
-            }
-            // Per-token outputs come from the full graph; an output of the pruned one asked with them
-            // (nothing asks both today) takes a second run.
-            Set<String> fromFull = new HashSet<>(outputs);
-            fromFull.removeAll(served);
-            Map<String, OutputTensor> got = new LinkedHashMap<>(fullGraph.session().run(batch.feeds(), fromFull, false));
-            Set<String> rest = new HashSet<>(outputs);
-            rest.removeAll(fromFull);
-            if (!rest.isEmpty()) {
-                got.putAll(session.run(batch.feeds(), rest, false));
-            }
-            return new Ran(batch, got);
+            InferenceSession runs = fullGraph != null && !session.outputShapes().keySet().containsAll(outputs)
+                    ? fullGraph.session() : session;
+            return new Ran(batch, runs.run(batch.feeds(), outputs, false));
         } finally {
             prepared.discard();
             arenaShrink.batchDone();

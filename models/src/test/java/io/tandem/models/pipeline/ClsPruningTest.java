@@ -45,8 +45,12 @@ class ClsPruningTest {
             List<Embedding> b = full.embed(batch, EnumSet.of(EmbedOutput.DENSE));
             List<Embedding> ta = pruned.embed(batch, EnumSet.of(EmbedOutput.TOKENS));
             List<Embedding> tb = full.embed(batch, EnumSet.of(EmbedOutput.TOKENS));
+            // An /embed and an /embed_all cut into one batch: both outputs from one run.
+            List<Embedding> both = pruned.embed(batch, EnumSet.of(EmbedOutput.DENSE, EmbedOutput.TOKENS));
             for (int i = 0; i < batch.size(); i++) {
                 assertClose(b.get(i).dense(), a.get(i).dense(), 1e-5f, "row " + i);
+                assertClose(b.get(i).dense(), both.get(i).dense(), 0f, "row " + i + " with its tokens");
+                assertEquals(batch.get(i).length(), both.get(i).tokens().length);
                 assertEquals(batch.get(i).length(), ta.get(i).tokens().length);
                 for (int t = 0; t < batch.get(i).length(); t++) {
                     assertClose(tb.get(i).tokens()[t], ta.get(i).tokens()[t], 0f, "row " + i + " token " + t);
