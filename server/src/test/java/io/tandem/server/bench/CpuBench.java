@@ -207,17 +207,21 @@ public final class CpuBench {
         return items / ((System.nanoTime() - t0) / 1e9);
     }
 
-    /** Seconds for {@code CLIENTS} callers of the library to take the groups in turn. */
-    private static <T> double inCallers(List<T> work, java.util.function.Consumer<T> call) throws Exception {
+    /** One client of {@link #inTurn}: it takes the items {@code first}, {@code first + clients}, ... */
+    private interface Client {
+        void take(int first, int clients) throws Exception;
+    }
+
+    /** Seconds for {@code clients} concurrent clients to take their turns. */
+    private static double inTurn(int clients, Client client) throws Exception {
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<?>> running = new ArrayList<>();
-            for (int c = 0; c < CLIENTS; c++) {
+            for (int c = 0; c < clients; c++) {
                 int first = c;
                 running.add(pool.submit(() -> {
-                    for (int i = first; i < work.size(); i += CLIENTS) {
-                        call.accept(work.get(i));
-                    }
+                    client.take(first, clients);
+                    return null;
                 }));
             }
             for (Future<?> f : running) {
@@ -225,6 +229,15 @@ public final class CpuBench {
             }
         }
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Seconds for {@code CLIENTS} callers of the library to take the groups in turn. */
+    private static <T> double inCallers(List<T> work, java.util.function.Consumer<T> call) throws Exception {
+        return inTurn(CLIENTS, (first, clients) -> {
+            for (int i = first; i < work.size(); i += clients) {
+                call.accept(work.get(i));
+            }
+        });
     }
 
     /**
@@ -235,25 +248,13 @@ public final class CpuBench {
      */
     private static double overHttp(int port, String path, List<String> bodies, int clients) throws Exception {
         List<byte[]> requests = bodies.stream().map(b -> RawHttp.post(path, b)).toList();
-        long t0 = System.nanoTime();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<?>> running = new ArrayList<>();
-            for (int c = 0; c < clients; c++) {
-                int first = c;
-                running.add(pool.submit(() -> {
-                    try (Socket socket = RawHttp.open(port)) {
-                        for (int b = first; b < requests.size(); b += clients) {
-                            RawHttp.exchange(socket, requests.get(b));
-                        }
-                    }
-                    return null;
-                }));
+        return inTurn(clients, (first, all) -> {
+            try (Socket socket = RawHttp.open(port)) {
+                for (int b = first; b < requests.size(); b += all) {
+                    RawHttp.exchange(socket, requests.get(b));
+                }
             }
-            for (Future<?> f : running) {
-                f.get();
-            }
-        }
-        return (System.nanoTime() - t0) / 1e9;
+        });
     }
 
     /** Milliseconds per call, after the warm-up, sorted. */
