@@ -16,10 +16,8 @@ pack() { (cd /tmp && tar czf "$O/f15.tgz" f15); return 0; }
 t() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$W/followup.log"; }
 
 t "unpack kit"
-bash /root/kit/unpack.sh > "$W/unpack.log" 2>&1 || { cat "$W/unpack.log"; pack; exit 1; }
-mkdir -p server/target
-cp .devcarry/app/tandem.jar server/target/tandem.jar
-rm -rf server/target/test-classes && cp -r .devcarry/test-classes server/target/test-classes
+source bench/gpu/carried-app.sh
+use_carried_app "$W" || { pack; exit 1; }
 nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -lms 500 > "$W/smi.csv" 2>&1 &
 SMI=$!
 

@@ -29,12 +29,8 @@ pack() { (cd /tmp && tar czf "$O/i15m.tgz" i15m); return 0; }
 t() { echo "[$(date -u +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$W/memory.log"; }
 
 t "unpack kit"
-bash /root/kit/unpack.sh > "$W/unpack.log" 2>&1 || { cat "$W/unpack.log"; pack; exit 1; }
-mkdir -p server/target
-cp .devcarry/app/tandem.jar server/target/tandem.jar
-rm -rf server/target/test-classes && cp -r .devcarry/test-classes server/target/test-classes
-cp .devcarry/app/BUILD_INFO "$W/" 2>/dev/null
-COMMIT=$(head -1 .devcarry/app/BUILD_INFO 2>/dev/null | cut -c1-7)
+source bench/gpu/carried-app.sh
+use_carried_app "$W" || { pack; exit 1; }
 
 nvidia-smi > "$W/smi-start.txt" 2>&1
 nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -lms 200 > "$W/smi.csv" 2>&1 &

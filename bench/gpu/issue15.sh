@@ -19,14 +19,8 @@ pack() { (cd /tmp && tar czf "$O/i15.tgz" i15); cp -f "$W/bench.md" "$O/" 2>/dev
 t() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$W/issue15.log"; }
 
 t "unpack kit"
-bash /root/kit/unpack.sh > "$W/unpack.log" 2>&1 || { cat "$W/unpack.log"; pack; exit 1; }
-# The app and test classes as built on the development machine (server/target there may be
-# rebuilt by someone else meanwhile, so they travel inside .devcarry).
-mkdir -p server/target
-cp .devcarry/app/tandem.jar server/target/tandem.jar
-rm -rf server/target/test-classes && cp -r .devcarry/test-classes server/target/test-classes
-cp .devcarry/app/BUILD_INFO "$W/" 2>/dev/null
-COMMIT=$(head -1 .devcarry/app/BUILD_INFO 2>/dev/null | cut -c1-7)
+source bench/gpu/carried-app.sh
+use_carried_app "$W" || { pack; exit 1; }
 
 nvidia-smi > "$W/smi-start.txt" 2>&1
 nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu,clocks.sm,power.draw --format=csv -lms 500 \

@@ -1,0 +1,14 @@
+# Sourced by the bench/gpu/issue15*.sh scripts on the GPU machine: unpacks the kit and puts the
+# server jar and bench classes built on the development machine in place (server/target there may
+# be rebuilt by someone else meanwhile, so they travel inside .devcarry).
+# use_carried_app DIR: logs to DIR/unpack.log, copies BUILD_INFO to DIR, sets COMMIT; fails if the
+# kit does not unpack (the log is printed).
+use_carried_app() {
+  local dir=$1
+  bash /root/kit/unpack.sh > "$dir/unpack.log" 2>&1 || { cat "$dir/unpack.log"; return 1; }
+  mkdir -p server/target
+  cp .devcarry/app/tandem.jar server/target/tandem.jar
+  rm -rf server/target/test-classes && cp -r .devcarry/test-classes server/target/test-classes
+  cp .devcarry/app/BUILD_INFO "$dir/" 2>/dev/null
+  COMMIT=$(head -1 .devcarry/app/BUILD_INFO 2>/dev/null | cut -c1-7)
+}
