@@ -11,16 +11,24 @@ import io.tandem.ort.DeviceChoice;
  * @param intraOpThreads CPU threads for ORT (0 = ORT's default)
  * @param fullLastLayer  run the graph as it is, even where only the first token of its last layer
  *                       is read (see io.tandem.ort.graph.ClsPruning)
+ * @param cudaGraphs     run small batches of a padding-free graph at fixed shapes through a second,
+ *                       bound session whose CUDA graphs are captured once per shape and replayed
+ *                       (io.tandem.models.pipeline.ShapeBuckets); it holds a second copy of the
+ *                       weights. On the CPU the same fixed-shape path runs without graphs.
  */
 public record ModelOptions(DeviceChoice device, Long gpuMemLimit, Pooling pooling, int intraOpThreads,
-                           boolean fullLastLayer) {
+                           boolean fullLastLayer, boolean cudaGraphs) {
 
     public ModelOptions(DeviceChoice device, Long gpuMemLimit, Pooling pooling, int intraOpThreads) {
-        this(device, gpuMemLimit, pooling, intraOpThreads, false);
+        this(device, gpuMemLimit, pooling, intraOpThreads, false, false);
     }
 
     public ModelOptions withFullLastLayer() {
-        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, true);
+        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, true, cudaGraphs);
+    }
+
+    public ModelOptions withCudaGraphs(boolean on) {
+        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, fullLastLayer, on);
     }
 
     public static ModelOptions defaults() {

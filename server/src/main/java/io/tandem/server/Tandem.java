@@ -261,7 +261,7 @@ public final class Tandem implements AutoCloseable {
         long hub = System.nanoTime() - t0;
         boolean fromHub = !local.equals(Path.of(dir));
         Model model = Model.load(servedName != null ? servedName : dir, local,
-                new ModelOptions(device, settings.gpuMemLimit(), pooling, 0),
+                new ModelOptions(device, settings.gpuMemLimit(), pooling, 0).withCudaGraphs(settings.cudaGraphs()),
                 role.equals("embed") ? ModelKind.EMBEDDER : ModelKind.RERANKER);
         LOG.info(role + ": " + (fromHub ? "hub " + LoadTimes.seconds(hub) + ", " : "")
                 + model.loadTimes().describe(model.device()));

@@ -10,9 +10,10 @@ import java.util.Map;
  *
  * @param starts for a packed batch, where each row starts among the concatenated tokens;
  *               null for a padded [rows, seq] batch
- * @param cost   tokens the GPU computes on: rows × seq when padded, the real tokens when packed
+ * @param cost    tokens the GPU computes on: rows × seq when padded, the real tokens when packed
+ * @param shapeId the id of the fixed shape the batch was filled at (ShapeBuckets), or 0
  */
-record Batch(Map<String, InputTensor> feeds, int[] starts, long cost) {
+record Batch(Map<String, InputTensor> feeds, int[] starts, long cost, int shapeId) {
 
     /**
      * Index of token {@code token} of row {@code b} in a per-token output. Padded outputs are

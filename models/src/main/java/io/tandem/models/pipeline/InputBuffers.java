@@ -24,7 +24,7 @@ sealed interface InputBuffers permits PaddedInputs, PackedInputs {
 
     /** The layout a graph's inputs call for: packed graphs are the ones fed cu_seqlens. */
     static InputBuffers forGraph(List<String> graphInputs, long padId, int positionOffset) {
-        return graphInputs.contains(PackedInputs.CU_SEQLENS) ? new PackedInputs(positionOffset)
+        return graphInputs.contains(PackedInputs.CU_SEQLENS) ? new PackedInputs(positionOffset, padId)
                 : new PaddedInputs(padId);
     }
 

@@ -14,6 +14,7 @@ import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
 import io.tandem.ort.SessionFactory;
 import io.tandem.ort.SessionSpec;
+import io.tandem.ort.bound.BoundSession;
 import io.tandem.ort.graph.ClsPruning;
 
 import java.io.IOException;
@@ -57,6 +58,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
     private long gpuMemoryAtLoad = -1;
     private LoadTimes loadTimes;
     private boolean firstTokenOnly;
+    /** Small batches at fixed shapes through a bound session (CUDA graphs), or null. */
+    private BoundRuns bound;
 
     Model(String name, ModelFiles files, ModelDescriptor descriptor, TextTokenizer tokenizer, InferenceSession session,
           FullGraph fullGraph) {
@@ -169,6 +172,8 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
                         + "last_hidden_state (models/export/tandem_export.py export-plain) to choose the pooling");
             }
             model.firstTokenOnly = prunedGraph != null;
+            model.bound = options.cudaGraphs() && model.packed ? openBound(name, files, descriptor, options, prunedGraph,
+                    session.device()) : null;
             model.warmUp();
             model.loadTimes = new LoadTimes(t1 - t0, t2 - t1, System.nanoTime() - t2);
             OptionalLong after = GpuMemory.get().used(deviceId);
@@ -180,6 +185,22 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             session.close();
             tokenizer.close();
             throw e;
+        }
+    }
+
+    /** The bound session for fixed-shape runs, or null (with the reason logged) where it cannot open. */
+    private static BoundRuns openBound(String name, ModelFiles files, ModelDescriptor descriptor, ModelOptions options,
+                                       byte[] graph, String device) {
+        int cudaDevice = device.startsWith("cuda") ? options.device().deviceId() : -1;
+        try {
+            BoundSession bound = BoundSession.open(name, files.onnx(), graph, cudaDevice, options.gpuMemLimit(),
+                    BoundRuns.inputBytes());
+            LOG.info("model " + name + ": batches of up to " + ShapeBuckets.MAX_TOKENS + " tokens run at fixed shapes"
+                    + (cudaDevice >= 0 ? ", each shape's CUDA graph captured once (a second copy of the weights)" : ""));
+            return new BoundRuns(name, descriptor.maxInputLength(), bound);
+        } catch (RuntimeException e) {
+            LOG.warning("model " + name + ": --cuda-graphs is off, the bound session did not open: " + e.getMessage());
+            return null;
         }
     }
 
@@ -363,7 +384,9 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         InputBuffers free = freeBuffers.poll();
         InputBuffers buffers = free != null ? free : newBuffers();
         try {
-            return new PreparedBatch(rows, buffers.fill(rows), () -> freeBuffers.add(buffers));
+            Batch batch = bound != null && buffers instanceof PackedInputs packedBuffers
+                    ? bound.fill(packedBuffers, rows) : buffers.fill(rows);
+            return new PreparedBatch(rows, batch, () -> freeBuffers.add(buffers));
         } catch (RuntimeException | Error e) {
             freeBuffers.add(buffers);
             throw e;
@@ -384,16 +407,25 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             arenaShrink.batchStarting(batch.cost());
             InferenceSession runs = fullGraph != null && !session.outputShapes().keySet().containsAll(outputs)
                     ? fullGraph.session() : session;
-            return new Ran(batch, runs.run(batch.feeds(), outputs, false));
+            return new Ran(batch, runs == session && bound != null ? bound.run(batch, outputs, session)
+                    : runs.run(batch.feeds(), outputs, false));
         } finally {
             prepared.discard();
             arenaShrink.batchDone();
         }
     }
 
+    /** How many fixed shapes have run through the bound session (captured CUDA graphs on a GPU). */
+    public int boundShapes() {
+        return bound != null ? bound.boundShapes() : 0;
+    }
+
     @Override
     public void close() {
         arenaShrink.close();
+        if (bound != null) {
+            bound.close();
+        }
         if (fullGraph != null) {
             fullGraph.close();
         }

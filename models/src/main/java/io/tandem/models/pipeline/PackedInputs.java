@@ -18,14 +18,19 @@ final class PackedInputs implements InputBuffers {
     static final String CU_SEQLENS = "cu_seqlens";
 
     private final int positionOffset;
+    private final long padId;
     private LongBuffer ids = InputBuffers.longs(0);
     private LongBuffer positions = InputBuffers.longs(0);
     private IntBuffer tokenOffset = InputBuffers.ints(0);
     private IntBuffer cuSeqlens = InputBuffers.ints(0);
 
-    /** @param positionOffset the first position id (pad id + 1 for the RoBERTa family, else 0) */
-    PackedInputs(int positionOffset) {
+    /**
+     * @param positionOffset the first position id (pad id + 1 for the RoBERTa family, else 0)
+     * @param padId          the id filler rows are made of
+     */
+    PackedInputs(int positionOffset, long padId) {
         this.positionOffset = positionOffset;
+        this.padId = padId;
     }
 
     @Override
@@ -35,12 +40,35 @@ final class PackedInputs implements InputBuffers {
 
     @Override
     public Batch fill(List<Tokens> rows) {
-        int batch = rows.size();
         int seq = 0;
-        int total = 0;
         for (Tokens row : rows) {
             seq = Math.max(seq, row.length());
+        }
+        return fill(rows, new int[0], seq, 0);
+    }
+
+    /**
+     * Fills the rows at a bucket's fixed shape: filler rows of pad ids after the real ones take
+     * the bucket's leftover tokens (see {@link ShapeBuckets}); {@code shapeId} names the shape.
+     */
+    Batch fill(List<Tokens> rows, ShapeBuckets.Bucket bucket, int shapeId) {
+        int total = 0;
+        for (Tokens row : rows) {
             total += row.length();
+        }
+        int[] filler = ShapeBuckets.fillerLengths(bucket.tokens() - total, bucket.rows() - rows.size());
+        return fill(rows, filler, bucket.seq(), shapeId);
+    }
+
+    private Batch fill(List<Tokens> rows, int[] filler, int seq, int shapeId) {
+        int batch = rows.size() + filler.length;
+        int real = 0;
+        for (Tokens row : rows) {
+            real += row.length();
+        }
+        int total = real;
+        for (int length : filler) {
+            total += length;
         }
         if (ids.capacity() < total) {
             ids = InputBuffers.longs(total);
@@ -52,21 +80,24 @@ final class PackedInputs implements InputBuffers {
         if (cuSeqlens.capacity() < batch + 1) {
             cuSeqlens = InputBuffers.ints(batch + 1);
         }
-        int[] starts = new int[batch];
+        int[] starts = new int[rows.size()];
         int p = 0;
         int padding = total;
         cuSeqlens.put(0, 0);
         for (int b = 0; b < batch; b++) {
-            Tokens row = rows.get(b);
-            starts[b] = p;
-            for (int t = 0; t < row.length(); t++, p++) {
-                ids.put(p, row.ids()[t]);
+            Tokens row = b < rows.size() ? rows.get(b) : null;
+            int length = row != null ? row.length() : filler[b - rows.size()];
+            if (row != null) {
+                starts[b] = p;
+            }
+            for (int t = 0; t < length; t++, p++) {
+                ids.put(p, row != null ? row.ids()[t] : padId);
                 positions.put(p, positionOffset + t);
                 tokenOffset.put(p, b * seq + t);
             }
             // token_offset as ORT's RemovePadding writes it: the real tokens' positions in the
             // padded [batch, seq] layout first, then the padding's.
-            for (int t = row.length(); t < seq; t++) {
+            for (int t = length; t < seq; t++) {
                 tokenOffset.put(padding++, b * seq + t);
             }
             cuSeqlens.put(b + 1, p);
@@ -75,6 +106,6 @@ final class PackedInputs implements InputBuffers {
                 "input_ids", new InputTensor(ids, new long[]{total}),
                 "position_ids", new InputTensor(positions, new long[]{total}),
                 "token_offset", new InputTensor(tokenOffset, new long[]{batch, seq}),
-                CU_SEQLENS, new InputTensor(cuSeqlens, new long[]{batch + 1})), starts, total);
+                CU_SEQLENS, new InputTensor(cuSeqlens, new long[]{batch + 1})), starts, real, shapeId);
     }
 }

@@ -49,6 +49,6 @@ final class PaddedInputs implements InputBuffers {
         }
         long[] shape = {rows.size(), seq};
         return new Batch(Map.of("input_ids", new InputTensor(ids, shape), "attention_mask", new InputTensor(mask, shape),
-                "token_type_ids", new InputTensor(types, shape)), null, need);
+                "token_type_ids", new InputTensor(types, shape)), null, need, 0);
     }
 }

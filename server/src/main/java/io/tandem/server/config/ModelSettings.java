@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param maxBatchTokens null: the device's default
  * @param maxBatchRequests null: no cap
  * @param gpuMemLimit bytes; null: unlimited
+ * @param cudaGraphs small batches at fixed shapes, replayed as CUDA graphs ({@code --cuda-graphs})
  * @param dtype float32 or float16; null: from the model
  * @param requestTimeout how long a request may wait in all
  * @param maxResponseBytes the largest answer one request may ask for
@@ -31,6 +32,7 @@ public record ModelSettings(
         String defaultPrompt,
         String defaultPromptName,
         Long gpuMemLimit,
+        boolean cudaGraphs,
         String dtype,
         Duration requestTimeout,
         long maxResponseBytes) {
@@ -45,7 +47,7 @@ public record ModelSettings(
     /** The same settings for the revision actually served (a hub model's resolved commit). */
     public ModelSettings withRevision(String resolved) {
         return new ModelSettings(model, resolved, servedModelName, pooling, maxConcurrentRequests, maxBatchTokens,
-                maxBatchRequests, maxClientBatchSize, autoTruncate, defaultPrompt, defaultPromptName, gpuMemLimit, dtype,
-                requestTimeout, maxResponseBytes);
+                maxBatchRequests, maxClientBatchSize, autoTruncate, defaultPrompt, defaultPromptName, gpuMemLimit, cudaGraphs,
+                dtype, requestTimeout, maxResponseBytes);
     }
 }

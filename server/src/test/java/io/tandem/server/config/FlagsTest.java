@@ -53,7 +53,7 @@ class FlagsTest {
         assertNull(c.onnxruntimeNativePath());
         assertEquals(List.of(), c.warnings());
         ModelSettings expected = new ModelSettings(null, null, null, null, 512, null, null, 32, true,
-                null, null, null, null, Duration.ofSeconds(60), 128L << 20);
+                null, null, null, false, null, Duration.ofSeconds(60), 128L << 20);
         assertEquals(expected, c.embed());
         assertEquals(expected, c.rerank());
     }
@@ -151,10 +151,10 @@ class FlagsTest {
         ServerConfig c = parse("--revision", "abc", "--served-model-name", "svc", "--pooling", "last-token",
                 "--max-concurrent-requests", "7", "--max-batch-tokens=100", "--max-batch-requests", "4",
                 "--max-client-batch-size", "9", "--auto-truncate", "false", "--default-prompt", "query: ",
-                "--gpu-mem-limit", "4GiB", "--dtype", "float16", "--request-timeout", "2.5",
+                "--gpu-mem-limit", "4GiB", "--cuda-graphs", "--dtype", "float16", "--request-timeout", "2.5",
                 "--max-response-bytes", "1MiB");
         ModelSettings expected = new ModelSettings(null, "abc", "svc", "lasttoken", 7, 100, 4, 9, false,
-                "query: ", null, 4L << 30, "float16", Duration.ofMillis(2500), 1L << 20);
+                "query: ", null, 4L << 30, true, "float16", Duration.ofMillis(2500), 1L << 20);
         assertEquals(expected, c.embed());
         assertEquals(expected, c.rerank());
     }
@@ -434,7 +434,7 @@ class FlagsTest {
         Map<String, String> shown = helpDefaults();
         // Every "[env: …] [default: …]" line was read (all options but the ignored TEI ones have one).
         assertEquals(Flags.help().split("\n      \\[env: ", -1).length - 1, shown.size(), shown::toString);
-        assertEquals(42, shown.size(), shown::toString);
+        assertEquals(43, shown.size(), shown::toString);
         ServerConfig c = parse();
 
         // The numeric ones, against what parse() applies to an empty command line.
@@ -472,7 +472,8 @@ class FlagsTest {
             }
             assertEquals(c, parse("--" + e.getKey(), e.getValue()), e.getKey() + " " + e.getValue());
         }
-        assertEquals(Set.of("hostname", "json-output", "device", "rerank-priority", "auto-truncate", "otlp-service-name"),
+        assertEquals(Set.of("hostname", "json-output", "device", "rerank-priority", "auto-truncate", "otlp-service-name",
+                        "cuda-graphs"),
                 Set.copyOf(shown.entrySet().stream()
                         .filter(e -> !DESCRIBED_DEFAULTS.contains(e.getValue()) && !e.getValue().matches("\\d+(\\.\\d+)?"))
                         .map(Map.Entry::getKey).toList()));
