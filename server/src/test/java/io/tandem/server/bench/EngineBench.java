@@ -5,6 +5,7 @@ import io.tandem.models.pipeline.ClassifierModel;
 import io.tandem.models.pipeline.EmbedOutput;
 import io.tandem.models.pipeline.EmbedderModel;
 import io.tandem.models.pipeline.Model;
+import io.tandem.models.pipeline.VectorMath;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.ort.DeviceChoice;
 
@@ -21,7 +22,8 @@ import java.util.Random;
  *
  * <pre>EngineBench DIR DEVICE SECONDS SHRINK CASE...</pre>
  * SHRINK "always" gives the arena back after every batch (the policy before 2026-11-25), "idle"
- * never does here (the server's policy under load). A CASE is {@code RxS} (R rows of S tokens) or
+ * never does here (the server's policy under load), "graphs" is "idle" with --cuda-graphs (fixed
+ * shapes, CUDA graphs replayed), its outputs checked against the model without. A CASE is {@code RxS} (R rows of S tokens) or
  * {@code RxA-B} (R rows whose lengths step evenly from A to B, as torch_baseline.py's mixed
  * cases); rates count real tokens only.
  */
@@ -32,7 +34,10 @@ public final class EngineBench {
         DeviceChoice device = DeviceChoice.parse(args[1]);
         double seconds = Double.parseDouble(args[2]);
         boolean shrinkAlways = args[3].equals("always");
-        try (Model model = Model.load(dir.getFileName().toString(), dir, new ModelOptions(device, null, null, 0))) {
+        boolean graphs = args[3].equals("graphs");
+        ModelOptions options = new ModelOptions(device, null, null, 0);
+        try (Model model = Model.load(dir.getFileName().toString(), dir, options.withCudaGraphs(graphs));
+             Model plain = graphs ? Model.load(dir.getFileName().toString(), dir, options) : null) {
             if (shrinkAlways) {
                 model.shrinkArenaAbove(0, () -> true);
             }
@@ -45,8 +50,13 @@ public final class EngineBench {
                 List<Tokens> batch = rows(rows, shortest, longest,
                         (int) Math.min(model.descriptor().vocabSize(), 250_000), new Random(i));
                 long tokens = batch.stream().mapToLong(Tokens::length).sum();
+                String check = "";
                 for (int w = 0; w < 3; w++) {
-                    run(model, batch);
+                    float[][] out = run(model, batch);
+                    if (plain != null && w == 2) {
+                        check = String.format(" (%d graphs; vs without: max diff %.2g, lowest cosine %.6f)",
+                                model.boundShapes(), maxDiff(out, run(plain, batch)), lowestCosine(out, run(plain, batch)));
+                    }
                 }
                 int runs = 0;
                 long start = System.nanoTime();
@@ -57,19 +67,37 @@ public final class EngineBench {
                 }
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 double perBatch = elapsed / runs;
-                System.out.printf("| %s | %s | %s | %d × %s | %.1f | %.0fk tok/s | %.0f seq/s |%n", dir.getFileName(),
-                        model.packed() ? "packed" : "padded", args[3], rows, bs[1], perBatch * 1e3,
+                System.out.printf("| %s | %s | %s | %d × %s | %.2f | %.0fk tok/s | %.0f seq/s |%n", dir.getFileName(),
+                        model.packed() ? "packed" : "padded", args[3] + check, rows, bs[1], perBatch * 1e3,
                         tokens / perBatch / 1e3, rows / perBatch);
             }
         }
     }
 
-    private static void run(Model model, List<Tokens> batch) {
+    /** Dense vectors or logits, one row per input. */
+    private static float[][] run(Model model, List<Tokens> batch) {
         if (model instanceof EmbedderModel embedder) {
-            embedder.embed(batch, EnumSet.of(EmbedOutput.DENSE));
-        } else {
-            ((ClassifierModel) model).classify(batch);
+            return embedder.embed(batch, EnumSet.of(EmbedOutput.DENSE)).stream().map(e -> e.dense()).toArray(float[][]::new);
         }
+        return ((ClassifierModel) model).classify(batch);
+    }
+
+    private static double maxDiff(float[][] a, float[][] b) {
+        double max = 0;
+        for (int r = 0; r < a.length; r++) {
+            for (int i = 0; i < a[r].length; i++) {
+                max = Math.max(max, Math.abs(a[r][i] - b[r][i]));
+            }
+        }
+        return max;
+    }
+
+    private static double lowestCosine(float[][] a, float[][] b) {
+        double lowest = 1;
+        for (int r = 0; r < a.length; r++) {
+            lowest = Math.min(lowest, a[r].length == 1 ? 1 : VectorMath.cosine(a[r], b[r]));
+        }
+        return lowest;
     }
 
     /**
