@@ -94,7 +94,7 @@ public final class InferenceSession implements AutoCloseable {
                 tensors.put(input, tensor(in));
             }
             try (OrtSession.RunOptions options = runOptions(shrinkArena);
-                 OrtSession.Result result = session.run(tensors, outputs, options)) {
+                 OrtSession.Result result = run(tensors, outputs, options)) {
                 Map<String, OutputTensor> out = new HashMap<>();
                 for (String output : outputs) {
                     OnnxValue value = result.get(output).orElseThrow(
@@ -115,6 +115,26 @@ public final class InferenceSession implements AutoCloseable {
         } finally {
             tensors.values().forEach(OnnxTensor::close);
         }
+    }
+
+    private OrtSession.Result run(Map<String, OnnxTensor> tensors, Set<String> outputs, OrtSession.RunOptions options)
+            throws OrtException {
+        if (!device.startsWith("cuda:")) {
+            return session.run(tensors, outputs, options);
+        }
+        OrtException[] failed = new OrtException[1];
+        OrtSession.Result result = DeviceLock.shared(() -> {
+            try {
+                return session.run(tensors, outputs, options);
+            } catch (OrtException e) {
+                failed[0] = e;
+                return null;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        return result;
     }
 
     private static OnnxTensor tensor(InputTensor in) throws OrtException {

@@ -35,7 +35,7 @@ public final class SessionFactory {
             long t0 = System.nanoTime();
             try {
                 OrtSession.SessionOptions options = cudaOptions(spec, deviceId);
-                return create(spec, graph, options, "cuda:" + deviceId, null);
+                return createOnDevice(spec, graph, options, "cuda:" + deviceId);
             } catch (OrtException | RuntimeException e) {
                 if (spec.device().kind() == DeviceChoice.Kind.CUDA) {
                     throw new InferenceException("model " + spec.name() + ": CUDA device " + deviceId
@@ -56,6 +56,24 @@ public final class SessionFactory {
             throw new InferenceException("model " + spec.name() + ": cannot open " + spec.modelFile().getFileName()
                     + ": " + firstLine(e.getMessage()), e);
         }
+    }
+
+    /** A CUDA session: its weights are allocated on the device, which a graph capture must not see. */
+    private static InferenceSession createOnDevice(SessionSpec spec, byte[] graph, OrtSession.SessionOptions options,
+                                                   String device) throws OrtException {
+        OrtException[] failed = new OrtException[1];
+        InferenceSession session = DeviceLock.shared(() -> {
+            try {
+                return create(spec, graph, options, device, null);
+            } catch (OrtException e) {
+                failed[0] = e;
+                return null;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        return session;
     }
 
     private static InferenceSession create(SessionSpec spec, byte[] graph, OrtSession.SessionOptions options,

@@ -1,5 +1,6 @@
 package io.tandem.ort.bound;
 
+import io.tandem.ort.DeviceLock;
 import io.tandem.ort.InferenceException;
 import io.tandem.ort.InputTensor;
 import io.tandem.ort.OutputTensor;
@@ -86,14 +87,15 @@ public final class BoundSession implements AutoCloseable {
         MemorySegment options = ort.sessionOptions(config, cudaOptions, Math.max(cudaDevice, 0));
         MemorySegment session;
         try {
-            session = ort.session(ort.env(), graph, file, options);
+            session = DeviceLock.shared(() -> ort.session(ort.env(), graph, file, options));
         } finally {
             ort.releaseSessionOptions(options);
         }
         DeviceMemory memory = null;
         try {
             memory = cuda ? new CudaMemory(cudaDevice) : new HostMemory();
-            return new BoundSession(name, memory, cuda, session, inputBytes);
+            DeviceMemory buffers = memory;
+            return DeviceLock.shared(() -> new BoundSession(name, buffers, cuda, session, inputBytes));
         } catch (RuntimeException e) {
             if (memory != null) {
                 memory.close();
@@ -116,11 +118,30 @@ public final class BoundSession implements AutoCloseable {
         if (id <= 0) {
             throw new IllegalArgumentException("shape ids are positive (ORT reserves 0 and -1): " + id);
         }
+        if (!cudaGraphs) {
+            return runBound(id, feeds, outputShapes, fetch);
+        }
+        // An id's first run is its capture: nothing else may touch the device meanwhile.
+        return shapes.containsKey(id) ? DeviceLock.shared(() -> runBound(id, feeds, outputShapes, fetch))
+                : DeviceLock.alone(() -> runBound(id, feeds, outputShapes, fetch));
+    }
+
+    private Map<String, OutputTensor> runBound(int id, Map<String, InputTensor> feeds, Map<String, long[]> outputShapes,
+                                               Set<String> fetch) {
         Shape shape = shapes.get(id);
         if (shape == null) {
             shape = bind(id, feeds, outputShapes);
-            shapes.put(id, shape);
+            try {
+                return runBound(shape, id, feeds, fetch);
+            } catch (RuntimeException e) {
+                release(shape); // not captured: the id is bound afresh if it comes again
+                throw e;
+            }
         }
+        return runBound(shape, id, feeds, fetch);
+    }
+
+    private Map<String, OutputTensor> runBound(Shape shape, int id, Map<String, InputTensor> feeds, Set<String> fetch) {
         for (Map.Entry<String, InputTensor> e : feeds.entrySet()) {
             InputTensor in = e.getValue();
             if (!Arrays.equals(in.shape(), shape.inputs().get(e.getKey()))) {
@@ -132,6 +153,7 @@ public final class BoundSession implements AutoCloseable {
             memory.copyIn(MemorySegment.ofBuffer(data), inputBuffers.get(e.getKey()), bytes(in));
         }
         ort.runWithBinding(session, shape.runOptions(), shape.binding());
+        shapes.putIfAbsent(id, shape);
         Map<String, OutputTensor> out = new HashMap<>();
         for (String output : fetch) {
             Output o = shape.outputs().get(output);
@@ -194,6 +216,15 @@ public final class BoundSession implements AutoCloseable {
         }
     }
 
+    /** Gives an id's binding and values back; its output buffers stay until the memory closes. */
+    private void release(Shape shape) {
+        ort.releaseIoBinding(shape.binding());
+        ort.releaseRunOptions(shape.runOptions());
+        for (MemorySegment value : shape.values()) {
+            ort.releaseValue(value);
+        }
+    }
+
     private static long bytes(InputTensor in) {
         return (long) in.size() * (in.data() instanceof IntBuffer ? Integer.BYTES : Long.BYTES);
     }
@@ -204,13 +235,7 @@ public final class BoundSession implements AutoCloseable {
             return;
         }
         closed = true;
-        for (Shape shape : shapes.values()) {
-            ort.releaseIoBinding(shape.binding());
-            ort.releaseRunOptions(shape.runOptions());
-            for (MemorySegment value : shape.values()) {
-                ort.releaseValue(value);
-            }
-        }
+        shapes.values().forEach(this::release);
         shapes.clear();
         ort.releaseSession(session);
         ort.releaseMemoryInfo(memoryInfo);
