@@ -7,7 +7,9 @@
 #
 # 1. the models (gen_models.py, bge-m3 and bge-reranker-base shapes, export-packed);
 # 2. EngineBench at single-query and small shapes, "idle" (as served today) against "graphs"
-#    (each graph's outputs checked against the model without graphs: max diff, lowest cosine);
+#    (each graph's outputs checked against the model without graphs: max diff, lowest cosine;
+#    GRAPHS_ENGINE=0 leaves it out), and the single queries through the Java library (no HTTP),
+#    without and with graphs (LibraryLatencyBench);
 # 3. run.sh with --cuda-graphs and the torch baseline (every row of the table);
 # 4. run.sh without --cuda-graphs and without torch, if the call has time left (GRAPHS_STOP_S).
 # nvidia-smi samples memory every 0.2 s throughout. Everything lands in /tmp/i15g, packed into
@@ -36,11 +38,23 @@ t "models"
 timeout 200 python3 bench/gpu/gen_models.py --out "$MODELS" --timeout 190 > "$W/gen.log" 2>&1
 t "models exit $?"
 
-t "engine: idle vs graphs"
-ENGINE_SHRINK="idle graphs" ENGINE_SECONDS=2 ENGINE_EMBED_CASES="1x16 1x128 4x128 32x128" \
-  ENGINE_RERANK_CASES="1x128 20x128 32x256" timeout 170 bash bench/gpu/engine.sh > "$W/engine.md" 2>&1
-t "engine exit $?"
-cat "$W/engine.md"
+if [ "${GRAPHS_ENGINE:-1}" = 1 ]; then
+  t "engine: idle vs graphs"
+  ENGINE_SHRINK="idle graphs" ENGINE_SECONDS=2 ENGINE_EMBED_CASES="1x16 1x128 4x128 32x128" \
+    ENGINE_RERANK_CASES="1x128 20x128 32x256" timeout 170 bash bench/gpu/engine.sh > "$W/engine.md" 2>&1
+  t "engine exit $?"
+  cat "$W/engine.md"
+fi
+t "library single queries: plain, then graphs"
+for mode in plain cuda-graphs; do
+  LD_LIBRARY_PATH=/opt/cuda12 timeout 90 /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu \
+    -DDJL_OFFLINE=true -Donnxruntime.native.path=/opt/cuda12 \
+    -cp ".devcarry/app/tandem.jar:.devcarry/app/lib/*:server/target/test-classes" \
+    io.tandem.server.bench.LibraryLatencyBench "$MODELS/m3" "$MODELS/reranker" cuda:0 3 $mode \
+    > "$W/library-$mode.log" 2>&1
+  t "library $mode exit $?"
+  grep '^|' "$W/library-$mode.log" | tee -a "$W/library.md"
+done
 pack
 
 t "run A: --cuda-graphs, with torch"
@@ -69,6 +83,8 @@ t "done"
     grep -E '^\| /(embed|rerank) [0-9]' "$d/tandem.md" 2>/dev/null | cut -d'|' -f2,6,7 | head -20
     grep -E '^\| (single|rerank latency)' "$d/tandem.md" 2>/dev/null | cut -c1-200
   done
+  echo "## library (p50 / p90 / p99 ms)"
+  cat "$W/library.md"
   echo "## graphs in run A's log"
   cat "$W/runA-graphs.txt"
 } > "$W/summary.md"
