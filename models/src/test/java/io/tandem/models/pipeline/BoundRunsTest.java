@@ -22,12 +22,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class BoundRunsTest {
 
     private static final float TOLERANCE = 1e-5f;
+    /** Longer than the tiny models' 64 tokens: four such rows need the 256-token bucket. */
+    private static final String LONG = "a text long enough to be cut at the tiny model's limit of sixty-four tokens, "
+            + "which it reaches after a good many words of plain English prose and then some more words";
     private static final List<List<String>> BATCHES = List.of(
             List.of("a short query"),
             List.of("two texts", "of which the second is a good deal longer than the first one is"),
             List.of("a short query"),
             List.of("三个 inputs", "mixed 长度", "and languages, one of them rather longer than the others"),
-            List.of("two texts", "of which the second is a good deal longer than the first one is"));
+            List.of("two texts", "of which the second is a good deal longer than the first one is"),
+            List.of(LONG, LONG + " again", "and " + LONG, LONG + " once more"),
+            List.of(LONG + " once more", LONG, "and " + LONG, LONG + " again"));
 
     @Test
     void embeddingsAtFixedShapesAreTheEmbeddings() {
@@ -49,7 +54,7 @@ class BoundRunsTest {
                     }
                 }
             }
-            assertEquals(2, bound.boundShapes(), "the two shapes seen twice ran bound");
+            assertEquals(2, bound.boundShapes(), "the 128- and 256-token buckets, each seen twice, ran bound");
         }
     }
 

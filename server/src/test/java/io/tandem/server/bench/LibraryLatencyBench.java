@@ -1,23 +1,35 @@
 package io.tandem.server.bench;
 
 import io.tandem.models.ModelOptions;
-import io.tandem.models.api.Embedder;
-import io.tandem.models.api.Reranker;
+import io.tandem.models.infer.Answer;
+import io.tandem.models.infer.Inference;
+import io.tandem.models.infer.InferenceSettings;
+import io.tandem.models.infer.Request;
+import io.tandem.models.infer.Timings;
+import io.tandem.models.pipeline.EmbedOutput;
+import io.tandem.models.pipeline.Model;
 import io.tandem.ort.DeviceChoice;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * The issue-15 single queries through the Java library (tokenizer, queue, model, heads; no
- * HTTP), so that GpuLoadBench's keep-alive latency splits into the core and the HTTP edge. The
- * texts are GpuLoadBench's: one word per token. Not a test; run with bench/gpu/issue15-graphs.sh.
+ * The issue-15 single queries through the inference core as the Java library calls it
+ * (tokenizer, queue, model, heads; no HTTP), so that GpuLoadBench's keep-alive latency splits
+ * into the core and the HTTP edge, and the core's into its own steps (the answers' timings:
+ * tokenization, queue, inference). The texts are GpuLoadBench's, one word per token. Not a test;
+ * run with bench/gpu/issue15-graphs.sh.
  *
  * <pre>LibraryLatencyBench EMBED_DIR RERANK_DIR DEVICE SECONDS cuda-graphs|plain</pre>
+ * Prints per case: requests, p50 / p90 / p99 ms, then the medians of tokenization, queue and
+ * inference ms.
  */
 public final class LibraryLatencyBench {
 
@@ -30,35 +42,50 @@ public final class LibraryLatencyBench {
         double seconds = Double.parseDouble(args[3]);
         ModelOptions options = new ModelOptions(device, null, null, 0).withCudaGraphs(args[4].equals("cuda-graphs"));
         Random rnd = new Random(5);
-        try (Embedder embedder = Embedder.open(embedDir, options)) {
-            String query = words(rnd, 14);
+        try (Inference embedder = open(embedDir, options)) {
+            Request.Embed query = new Request.Embed(Request.Inputs.texts(List.of(words(rnd, 14))),
+                    Request.Truncate.DEFAULT, null, EmbedOutput.DENSE, true, null);
             report("library /embed 1×16 (" + args[4] + ")", seconds, () -> embedder.embed(query));
         }
-        try (Reranker reranker = Reranker.open(rerankDir, options)) {
-            String query = words(rnd, 16);
+        try (Inference reranker = open(rerankDir, options)) {
             List<String> texts = new ArrayList<>();
+            String query = words(rnd, 16);
             for (int i = 0; i < 20; i++) {
                 texts.add(words(rnd, 108));
             }
-            report("library /rerank 1×20×128 (" + args[4] + ")", seconds, () -> reranker.rerank(query, texts));
+            Request.Rerank request = new Request.Rerank(query, texts, Request.Truncate.DEFAULT, false);
+            report("library /rerank 1×20×128 (" + args[4] + ")", seconds, () -> reranker.rerank(request));
         }
     }
 
-    private static void report(String name, double seconds, Runnable call) {
+    private static Inference open(Path dir, ModelOptions options) {
+        return Inference.builder(Model.load(dir.getFileName().toString(), dir, options))
+                .settings(InferenceSettings.library()).start();
+    }
+
+    private static void report(String name, double seconds, Supplier<Answer<?>> call) {
         for (int i = 0; i < 300; i++) {
-            call.run();
+            call.get();
         }
         List<Long> times = new ArrayList<>();
+        List<Timings> timings = new ArrayList<>();
         long end = System.nanoTime() + (long) (seconds * 1e9);
         while (System.nanoTime() < end) {
             long t0 = System.nanoTime();
-            call.run();
+            Answer<?> answer = call.get();
             times.add(System.nanoTime() - t0);
+            timings.add(answer.timings());
         }
         long[] sorted = times.stream().mapToLong(Long::longValue).sorted().toArray();
-        System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.2f |%n", name, sorted.length,
+        System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n", name, sorted.length,
                 sorted[sorted.length / 2] / 1e6, sorted[(int) (sorted.length * 0.9)] / 1e6,
-                sorted[(int) (sorted.length * 0.99)] / 1e6);
+                sorted[(int) (sorted.length * 0.99)] / 1e6, median(timings, Timings::tokenization),
+                median(timings, Timings::queue), median(timings, Timings::inference));
+    }
+
+    private static double median(List<Timings> timings, Function<Timings, Duration> step) {
+        long[] nanos = timings.stream().mapToLong(t -> step.apply(t).toNanos()).sorted().toArray();
+        return nanos[nanos.length / 2] / 1e6;
     }
 
     private static String words(Random rnd, int n) {
