@@ -175,9 +175,6 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             model.bound = options.cudaGraphs() && model.packed ? openBound(name, files, descriptor, options, prunedGraph,
                     session.device()) : null;
             model.warmUp();
-            if (model.bound != null && session.device().startsWith("cuda")) {
-                model.captureShapes();
-            }
             model.loadTimes = new LoadTimes(t1 - t0, t2 - t1, System.nanoTime() - t2);
             OptionalLong after = GpuMemory.get().used(deviceId);
             if (session.device().startsWith("cuda") && before.isPresent() && after.isPresent()) {
@@ -199,7 +196,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             BoundSession bound = BoundSession.open(name, files.onnx(), graph, cudaDevice, options.gpuMemLimit(),
                     BoundRuns.inputBytes());
             LOG.info("model " + name + ": batches of up to " + ShapeBuckets.MAX_TOKENS + " tokens run at fixed shapes"
-                    + (cudaDevice >= 0 ? ", each shape's CUDA graph captured at load (a second copy of the weights)" : ""));
+                    + (cudaDevice >= 0 ? ", each shape's CUDA graph captured on its second batch (a second copy of the weights)" : ""));
             return new BoundRuns(name, descriptor.maxInputLength(), bound);
         } catch (RuntimeException e) {
             LOG.warning("model " + name + ": --cuda-graphs is off, the bound session did not open: " + e.getMessage());
@@ -331,23 +328,6 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
             session.run(prepared.batch().feeds(), session.outputShapes().keySet(), false);
         } finally {
             prepared.discard();
-        }
-    }
-
-    /**
-     * Runs every fixed shape twice at load (on the model's session, which tells the outputs'
-     * shapes, then bound, which captures its graph), so that no request waits for a capture and
-     * the bound session's memory, never shrunk, is at the first request what it will stay.
-     */
-    private void captureShapes() {
-        List<Tokens> query = holdingRows(16);
-        for (ShapeBuckets.Bucket bucket : bound.buckets()) {
-            for (int i = 0; i < 2; i++) {
-                InputBuffers free = freeBuffers.poll();
-                InputBuffers buffers = free != null ? free : newBuffers();
-                Batch batch = ((PackedInputs) buffers).fill(query, bucket, ShapeBuckets.idOf(bucket));
-                run(new PreparedBatch(query, batch, () -> freeBuffers.add(buffers)), session.outputShapes().keySet());
-            }
         }
     }
 

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class BoundRunsTest {
 
     private static final float TOLERANCE = 1e-5f;
-    /** Longer than the tiny models' 64 tokens: four such rows need the 256-token bucket. */
+    /** Longer than the tiny models' 64 tokens: four such rows make a shape of their own. */
     private static final String LONG = "a text long enough to be cut at the tiny model's limit of sixty-four tokens, "
             + "which it reaches after a good many words of plain English prose and then some more words";
     private static final List<List<String>> BATCHES = List.of(
@@ -54,7 +54,7 @@ class BoundRunsTest {
                     }
                 }
             }
-            assertEquals(2, bound.boundShapes(), "the 128- and 256-token buckets, each seen twice, ran bound");
+            assertEquals(3, bound.boundShapes(), "the three shapes seen twice ran bound");
         }
     }
 
@@ -73,7 +73,7 @@ class BoundRunsTest {
                     assertArrayEquals(expected[i], got[i], TOLERANCE, texts.get(i));
                 }
             }
-            assertEquals(2, bound.boundShapes());
+            assertEquals(3, bound.boundShapes());
         }
     }
 }

@@ -44,6 +44,8 @@ public final class BoundSession implements AutoCloseable {
     /** Where outputs land on the host before they become Java arrays. */
     private final Arena host = Arena.ofShared();
     private boolean closed;
+    /** The one thread that runs it (see {@link #run}). */
+    private Thread owner;
 
     /** One id's binding: its inputs' shapes and its outputs' buffers. */
     private record Shape(MemorySegment binding, MemorySegment runOptions, Map<String, long[]> inputs,
@@ -117,6 +119,14 @@ public final class BoundSession implements AutoCloseable {
         }
         if (id <= 0) {
             throw new IllegalArgumentException("shape ids are positive (ORT reserves 0 and -1): " + id);
+        }
+        if (owner == null) {
+            owner = Thread.currentThread();
+        } else if (owner != Thread.currentThread()) {
+            // ORT keeps captured graphs per thread: another thread would capture each id again,
+            // outside the lock a capture needs (DeviceLock), and keep a second copy of its memory.
+            throw new IllegalStateException("model " + name + ": bound runs belong to " + owner.getName()
+                    + ", not " + Thread.currentThread().getName());
         }
         if (!cudaGraphs) {
             return runBound(id, feeds, outputShapes, fetch);

@@ -60,6 +60,11 @@ class BoundSessionTest {
             Map<String, InputTensor> tooLarge = feeds(16, 16, random);
             assertThrows(IllegalArgumentException.class, () -> bound.run(9, tooLarge, Map.of(), OUTPUTS),
                     "inputs larger than their buffers are refused");
+            Map<String, InputTensor> first = feeds(2, 8, random);
+            Thread stranger = new Thread(() -> assertThrows(IllegalStateException.class,
+                    () -> bound.run(1, first, Map.of(), OUTPUTS), "another thread would capture every id again"));
+            stranger.start();
+            stranger.join();
         }
     }
 
