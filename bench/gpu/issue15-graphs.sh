@@ -46,7 +46,7 @@ if [ "${GRAPHS_ENGINE:-1}" = 1 ]; then
   cat "$W/engine.md"
 fi
 t "library single queries: plain, then graphs"
-for mode in plain cuda-graphs; do
+for mode in ${GRAPHS_LIBRARY_MODES:-plain cuda-graphs}; do
   LD_LIBRARY_PATH=/opt/cuda12 timeout 90 /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu \
     -DDJL_OFFLINE=true -Donnxruntime.native.path=/opt/cuda12 \
     -cp ".devcarry/app/tandem.jar:.devcarry/app/lib/*:server/target/test-classes" \
@@ -58,7 +58,7 @@ done
 pack
 
 t "run A: --cuda-graphs, with torch"
-OUT=$W/runA BENCH_LIB=.devcarry/app/lib TANDEM_COMMIT="$COMMIT" BENCH_SECONDS=6 BENCH_WARMUP=2 \
+OUT=$W/runA BENCH_LIB=.devcarry/app/lib TANDEM_COMMIT="$COMMIT" BENCH_SECONDS=${GRAPHS_SECONDS:-6} BENCH_WARMUP=2 \
   BENCH_BUDGET_S=230 BENCH_REUSE=1 BENCH_EXTRA_FLAGS="--cuda-graphs" bash bench/gpu/run.sh > "$W/runA-console.log" 2>&1
 t "run A exit $?"
 grep -i "graph\|bound\|fixed shape" "$W/runA/server.log" 2>/dev/null | head -20 > "$W/runA-graphs.txt"
