@@ -1,7 +1,6 @@
 package io.tandem.ort;
 
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Supplier;
 
 /**
  * Keeps other CUDA work off the device while a CUDA graph is captured. ORT captures in CUDA's
@@ -16,24 +15,30 @@ public final class DeviceLock {
 
     private static final ReentrantReadWriteLock LOCK = new ReentrantReadWriteLock();
 
+    /** Work on the device, which may throw what ORT's Java API throws. */
+    @FunctionalInterface
+    public interface Work<T, E extends Exception> {
+        T run() throws E;
+    }
+
     private DeviceLock() {
     }
 
     /** Runs CUDA work that may overlap other CUDA work, but not a capture. */
-    public static <T> T shared(Supplier<T> work) {
+    public static <T, E extends Exception> T shared(Work<T, E> work) throws E {
         LOCK.readLock().lock();
         try {
-            return work.get();
+            return work.run();
         } finally {
             LOCK.readLock().unlock();
         }
     }
 
     /** Runs a capture with no other CUDA work in the process. */
-    public static <T> T alone(Supplier<T> work) {
+    public static <T, E extends Exception> T alone(Work<T, E> work) throws E {
         LOCK.writeLock().lock();
         try {
-            return work.get();
+            return work.run();
         } finally {
             LOCK.writeLock().unlock();
         }

@@ -119,22 +119,8 @@ public final class InferenceSession implements AutoCloseable {
 
     private OrtSession.Result run(Map<String, OnnxTensor> tensors, Set<String> outputs, OrtSession.RunOptions options)
             throws OrtException {
-        if (!device.startsWith("cuda:")) {
-            return session.run(tensors, outputs, options);
-        }
-        OrtException[] failed = new OrtException[1];
-        OrtSession.Result result = DeviceLock.shared(() -> {
-            try {
-                return session.run(tensors, outputs, options);
-            } catch (OrtException e) {
-                failed[0] = e;
-                return null;
-            }
-        });
-        if (failed[0] != null) {
-            throw failed[0];
-        }
-        return result;
+        return device.startsWith("cuda:") ? DeviceLock.shared(() -> session.run(tensors, outputs, options))
+                : session.run(tensors, outputs, options);
     }
 
     private static OnnxTensor tensor(InputTensor in) throws OrtException {

@@ -61,19 +61,7 @@ public final class SessionFactory {
     /** A CUDA session: its weights are allocated on the device, which a graph capture must not see. */
     private static InferenceSession createOnDevice(SessionSpec spec, byte[] graph, OrtSession.SessionOptions options,
                                                    String device) throws OrtException {
-        OrtException[] failed = new OrtException[1];
-        InferenceSession session = DeviceLock.shared(() -> {
-            try {
-                return create(spec, graph, options, device, null);
-            } catch (OrtException e) {
-                failed[0] = e;
-                return null;
-            }
-        });
-        if (failed[0] != null) {
-            throw failed[0];
-        }
-        return session;
+        return DeviceLock.shared(() -> create(spec, graph, options, device, null));
     }
 
     private static InferenceSession create(SessionSpec spec, byte[] graph, OrtSession.SessionOptions options,

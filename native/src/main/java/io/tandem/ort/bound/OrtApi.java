@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -205,21 +206,35 @@ final class OrtApi {
         throw new InferenceException(what + ": " + message);
     }
 
-    private static MemorySegment out(Arena arena) {
-        return arena.allocate(POINTER);
+    /** A call into ORT with a confined arena for its arguments; Throwable because invokeExact throws it. */
+    @FunctionalInterface
+    private interface Call<T> {
+        T in(Arena arena) throws Throwable;
     }
 
-    MemorySegment env() {
+    /** Runs a call, ORT's failures as they are (with their message), any other as an InferenceException. */
+    private static <T> T call(String what, Call<T> body) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
-            // ORT keeps one environment per process: this returns the one ORT's Java API made.
-            check((MemorySegment) createEnv.invokeExact(LOGGING_ERROR, arena.allocateFrom("tandem"), out), "CreateEnv");
-            return out.get(ADDRESS, 0);
+            return body.in(arena);
         } catch (InferenceException e) {
             throw e;
         } catch (Throwable e) {
-            throw new InferenceException("CreateEnv: " + e, e);
+            throw new InferenceException(what + ": " + e, e);
         }
+    }
+
+    /** The handle a Create function wrote into its last (OrtX**) argument. */
+    private static MemorySegment created(MemorySegment out) {
+        return out.get(ADDRESS, 0);
+    }
+
+    MemorySegment env() {
+        return call("CreateEnv", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
+            // ORT keeps one environment per process: this returns the one ORT's Java API made.
+            check((MemorySegment) createEnv.invokeExact(LOGGING_ERROR, arena.allocateFrom("tandem"), out), "CreateEnv");
+            return created(out);
+        });
     }
 
     /**
@@ -228,12 +243,13 @@ final class OrtApi {
      * that map is not null.
      */
     MemorySegment sessionOptions(Map<String, String> config, Map<String, String> cuda, int cudaDevice) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
+        return call("session options", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
             check((MemorySegment) createSessionOptions.invokeExact(out), "CreateSessionOptions");
-            MemorySegment options = out.get(ADDRESS, 0);
+            MemorySegment options = created(out);
             try {
-                check((MemorySegment) setOptimizationLevel.invokeExact(options, ORT_ENABLE_ALL), "SetSessionGraphOptimizationLevel");
+                check((MemorySegment) setOptimizationLevel.invokeExact(options, ORT_ENABLE_ALL),
+                        "SetSessionGraphOptimizationLevel");
                 check((MemorySegment) disableMemPattern.invokeExact(options), "DisableMemPattern");
                 for (Map.Entry<String, String> e : config.entrySet()) {
                     check((MemorySegment) addSessionConfigEntry.invokeExact(options, arena.allocateFrom(e.getKey()),
@@ -243,21 +259,17 @@ final class OrtApi {
                     appendCuda(arena, options, cuda, cudaDevice);
                 }
                 return options;
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 release(RELEASE_SESSION_OPTIONS, options);
                 throw e;
             }
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("session options: " + e, e);
-        }
+        });
     }
 
     private void appendCuda(Arena arena, MemorySegment options, Map<String, String> cuda, int device) throws Throwable {
-        MemorySegment out = out(arena);
+        MemorySegment out = arena.allocate(POINTER);
         check((MemorySegment) createCudaOptions.invokeExact(out), "CreateCUDAProviderOptions");
-        MemorySegment cudaOptions = out.get(ADDRESS, 0);
+        MemorySegment cudaOptions = created(out);
         try {
             int n = cuda.size() + 1;
             MemorySegment keys = arena.allocate(ADDRESS, n);
@@ -269,8 +281,10 @@ final class OrtApi {
                 keys.setAtIndex(ADDRESS, i, arena.allocateFrom(e.getKey()));
                 values.setAtIndex(ADDRESS, i++, arena.allocateFrom(e.getValue()));
             }
-            check((MemorySegment) updateCudaOptions.invokeExact(cudaOptions, keys, values, (long) n), "UpdateCUDAProviderOptions");
-            check((MemorySegment) appendCuda.invokeExact(options, cudaOptions), "SessionOptionsAppendExecutionProvider_CUDA_V2");
+            check((MemorySegment) updateCudaOptions.invokeExact(cudaOptions, keys, values, (long) n),
+                    "UpdateCUDAProviderOptions");
+            check((MemorySegment) appendCuda.invokeExact(options, cudaOptions),
+                    "SessionOptionsAppendExecutionProvider_CUDA_V2");
         } finally {
             release(RELEASE_CUDA_OPTIONS, cudaOptions);
         }
@@ -280,104 +294,80 @@ final class OrtApi {
         release(RELEASE_SESSION_OPTIONS, options);
     }
 
-    MemorySegment session(MemorySegment env, byte[] graph, java.nio.file.Path file, MemorySegment options) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
+    /** A session of {@code graph} (a serialised model), or of the file where graph is null. */
+    MemorySegment session(MemorySegment env, byte[] graph, Path file, MemorySegment options) {
+        return call("CreateSession", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
             if (graph != null) {
                 MemorySegment data = arena.allocate(graph.length);
                 MemorySegment.copy(graph, 0, data, ValueLayout.JAVA_BYTE, 0, graph.length);
                 check((MemorySegment) createSessionFromArray.invokeExact(env, data, (long) graph.length, options, out),
                         "CreateSessionFromArray");
             } else {
-                check((MemorySegment) createSession.invokeExact(env, arena.allocateFrom(file.toString()), options, out), "CreateSession");
+                check((MemorySegment) createSession.invokeExact(env, arena.allocateFrom(file.toString()), options, out),
+                        "CreateSession");
             }
-            return out.get(ADDRESS, 0);
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("CreateSession: " + e, e);
-        }
+            return created(out);
+        });
     }
 
     MemorySegment memoryInfo(String name, int device) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
-            check((MemorySegment) createMemoryInfo.invokeExact(arena.allocateFrom(name), ARENA_ALLOCATOR, device, MEM_TYPE_DEFAULT, out),
-                    "CreateMemoryInfo");
-            return out.get(ADDRESS, 0);
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("CreateMemoryInfo: " + e, e);
-        }
+        return call("CreateMemoryInfo", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
+            check((MemorySegment) createMemoryInfo.invokeExact(arena.allocateFrom(name), ARENA_ALLOCATOR, device,
+                    MEM_TYPE_DEFAULT, out), "CreateMemoryInfo");
+            return created(out);
+        });
     }
 
     /** An OrtValue over {@code data} (not copied, not owned) with this shape and element type. */
     MemorySegment tensor(MemorySegment memoryInfo, MemorySegment data, long bytes, long[] shape, int elementType) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
+        return call("CreateTensorWithDataAsOrtValue", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
             MemorySegment dims = arena.allocateFrom(JAVA_LONG, shape);
-            check((MemorySegment) createTensor.invokeExact(memoryInfo, data, bytes, dims, (long) shape.length, elementType, out),
-                    "CreateTensorWithDataAsOrtValue");
-            return out.get(ADDRESS, 0);
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("CreateTensorWithDataAsOrtValue: " + e, e);
-        }
+            check((MemorySegment) createTensor.invokeExact(memoryInfo, data, bytes, dims, (long) shape.length,
+                    elementType, out), "CreateTensorWithDataAsOrtValue");
+            return created(out);
+        });
     }
 
     MemorySegment ioBinding(MemorySegment session) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
+        return call("CreateIoBinding", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
             check((MemorySegment) createIoBinding.invokeExact(session, out), "CreateIoBinding");
-            return out.get(ADDRESS, 0);
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("CreateIoBinding: " + e, e);
-        }
+            return created(out);
+        });
     }
 
     void bind(MemorySegment binding, String name, MemorySegment value, boolean input) {
-        try (Arena arena = Arena.ofConfined()) {
+        call("bind " + name, arena -> {
             MemorySegment n = arena.allocateFrom(name);
             if (input) {
                 check((MemorySegment) bindInput.invokeExact(binding, n, value), "BindInput " + name);
             } else {
                 check((MemorySegment) bindOutput.invokeExact(binding, n, value), "BindOutput " + name);
             }
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("bind " + name + ": " + e, e);
-        }
+            return null;
+        });
     }
 
     MemorySegment runOptions(Map<String, String> config) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = out(arena);
+        return call("CreateRunOptions", arena -> {
+            MemorySegment out = arena.allocate(POINTER);
             check((MemorySegment) createRunOptions.invokeExact(out), "CreateRunOptions");
-            MemorySegment options = out.get(ADDRESS, 0);
+            MemorySegment options = created(out);
             for (Map.Entry<String, String> e : config.entrySet()) {
                 check((MemorySegment) addRunConfigEntry.invokeExact(options, arena.allocateFrom(e.getKey()),
                         arena.allocateFrom(e.getValue())), "AddRunConfigEntry " + e.getKey());
             }
             return options;
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("CreateRunOptions: " + e, e);
-        }
+        });
     }
 
     void runWithBinding(MemorySegment session, MemorySegment runOptions, MemorySegment binding) {
-        try {
+        call("RunWithBinding", arena -> {
             check((MemorySegment) runWithBinding.invokeExact(session, runOptions, binding), "RunWithBinding");
-        } catch (InferenceException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new InferenceException("RunWithBinding: " + e, e);
-        }
+            return null;
+        });
     }
 }

@@ -2,6 +2,7 @@ package io.tandem.ort.bound;
 
 import io.tandem.ort.DeviceChoice;
 import io.tandem.ort.InferenceSession;
+import io.tandem.ort.InferenceException;
 import io.tandem.ort.InputTensor;
 import io.tandem.ort.OutputTensor;
 import io.tandem.ort.SessionFactory;
@@ -21,6 +22,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The C API path (IOBinding through FFM) against ORT's Java API on the same graph, on the CPU:
@@ -79,6 +81,19 @@ class BoundSessionTest {
             Map<String, long[]> shapes = new HashMap<>();
             java.run(feeds, OUTPUTS, false).forEach((name, t) -> shapes.put(name, t.shape()));
             assertArrayEquals(expected.data(), bound.run(1, feeds, shapes, Set.of("dense_vecs")).get("dense_vecs").data());
+        }
+    }
+
+    @Test
+    void ortsOwnMessageComesThrough() {
+        Map<String, InputTensor> feeds = new HashMap<>(feeds(1, 4, new Random(1)));
+        feeds.put("no_such_input", feeds.get("input_ids"));
+        try (BoundSession bound = BoundSession.open("m3", MODEL, null, -1, null,
+                Map.of("input_ids", 64L, "attention_mask", 64L, "no_such_input", 64L))) {
+            InferenceException e = assertThrows(InferenceException.class,
+                    () -> bound.run(1, feeds, Map.of("dense_vecs", new long[] {1, 32}), Set.of("dense_vecs")));
+            assertTrue(e.getMessage().startsWith("BindInput no_such_input: ") && e.getMessage().length() > 40,
+                    e.getMessage());
         }
     }
 
