@@ -38,7 +38,7 @@ public final class SessionFactory {
                 return createOnDevice(spec, graph, options, "cuda:" + deviceId);
             } catch (OrtException | RuntimeException e) {
                 if (spec.device().kind() == DeviceChoice.Kind.CUDA) {
-                    throw new InferenceException("model " + spec.name() + ": CUDA device " + deviceId
+                    throw new DeviceUnusableException("model " + spec.name() + ": CUDA device " + deviceId
                             + " is not usable: " + firstLine(e.getMessage()), e);
                 }
                 fallbackReason = "CUDA not usable (" + cause(e.getMessage()) + ")";

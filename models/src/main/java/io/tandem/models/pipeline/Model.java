@@ -9,6 +9,7 @@ import io.tandem.models.Pooling;
 import io.tandem.models.tokenize.TextTokenizer;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.models.tokenize.Truncation;
+import io.tandem.ort.DeviceUnusableException;
 import io.tandem.ort.GpuMemory;
 import io.tandem.ort.InferenceSession;
 import io.tandem.ort.OutputTensor;
@@ -96,11 +97,23 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         try {
             return load(name, files, descriptor, options, pruned);
         } catch (RuntimeException e) {
+            if (deviceUnusable(e)) {
+                throw e; // the graph as it is would not run there either
+            }
             // The rewrite rests on module names; a graph it misreads must still be served, as it is.
             LOG.warning("model " + name + ": the graph with its last layer computed for the first token only did "
                     + "not run (" + e.getMessage() + "); running the graph as it is");
             return load(name, files, descriptor, options, null);
         }
+    }
+
+    private static boolean deviceUnusable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof DeviceUnusableException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -7,6 +7,11 @@ import io.tandem.models.ModelOptions;
 import io.tandem.models.tokenize.Tokens;
 import io.tandem.models.tokenize.Truncation;
 import io.tandem.ort.DeviceChoice;
+import io.tandem.ort.DeviceUnusableException;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -15,6 +20,8 @@ import java.util.EnumSet;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,6 +32,43 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClsPruningTest {
 
     private static final ModelOptions CPU = new ModelOptions(DeviceChoice.CPU, null, null, 1);
+
+    @Test
+    void aDeviceThatCannotRunTheGraphIsNotTriedAgainWithTheGraphAsItIs() {
+        Path dir = BuiltinModels.bgeSmallZh(BuiltinModels.defaultCacheDir());
+        List<String> warnings = new ArrayList<>();
+        Logger log = Logger.getLogger(Model.class.getName());
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(handler);
+        try {
+            RuntimeException e = assertThrows(RuntimeException.class, () -> Model.load("cuda", dir,
+                    new ModelOptions(DeviceChoice.parse("cuda:0"), null, null, 1)).close(),
+                    "this test needs a machine where CUDA does not work (CI)");
+            Throwable cause = e;
+            while (cause != null && !(cause instanceof DeviceUnusableException)) {
+                cause = cause.getCause();
+            }
+            assertNotNull(cause, "the device's failure: " + e);
+            assertEquals(List.of(), warnings, "no fallback to the graph as it is, whose run would fail the same way");
+        } finally {
+            log.removeHandler(handler);
+        }
+    }
 
     @Test
     void builtinEmbedderGivesTheFullGraphsVectorsAndStillServesEveryToken() {
