@@ -141,6 +141,7 @@ final class OrtApi {
             if (table.equals(MemorySegment.NULL)) {
                 throw new InferenceException("ONNX Runtime does not offer C API version " + API_VERSION);
             }
+            // A bound for the segment only: the slots read (at most 208) are in every release since 1.11.
             return new OrtApi(table.reinterpret(512 * ADDRESS.byteSize()));
         } catch (InferenceException e) {
             throw e;

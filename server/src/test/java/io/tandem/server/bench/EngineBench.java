@@ -23,9 +23,9 @@ import java.util.Random;
  * <pre>EngineBench DIR DEVICE SECONDS SHRINK CASE...</pre>
  * SHRINK "always" gives the arena back after every batch (the policy before 2026-11-25), "idle"
  * never does here (the server's policy under load), "graphs" is "idle" with --cuda-graphs (fixed
- * shapes, CUDA graphs replayed), its outputs checked against the model without. A CASE is {@code RxS} (R rows of S tokens) or
- * {@code RxA-B} (R rows whose lengths step evenly from A to B, as torch_baseline.py's mixed
- * cases); rates count real tokens only.
+ * shapes, CUDA graphs replayed), its outputs checked against the model without. A CASE is
+ * {@code RxS} (R rows of S tokens) or {@code RxA-B} (R rows whose lengths step evenly from A to
+ * B, as torch_baseline.py's mixed cases); rates count real tokens only.
  */
 public final class EngineBench {
 
