@@ -320,7 +320,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
 
     /** A one-row batch whose run ends by giving the arena's unused memory back. */
     private void shrinkArenaNow() {
-        PreparedBatch prepared = prepare(List.of(tokenizer.encode("arena", Truncation.RIGHT)));
+        PreparedBatch prepared = prepare(List.of(tokenizer.encode("arena", Truncation.RIGHT)), false);
         try {
             session.run(prepared.batch().feeds(), Set.of(session.outputShapes().keySet().iterator().next()), true);
         } finally {
@@ -336,7 +336,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      * with its largest batch.
      */
     private void holdArenaFor(long tokens) {
-        PreparedBatch prepared = prepare(holdingRows(tokens));
+        PreparedBatch prepared = prepare(holdingRows(tokens), false);
         try {
             session.run(prepared.batch().feeds(), session.outputShapes().keySet(), false);
         } finally {
@@ -394,10 +394,19 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
      * {@link PreparedBatch#discard()}.
      */
     public PreparedBatch prepare(List<Tokens> rows) {
+        return prepare(rows, true);
+    }
+
+    /**
+     * @param atFixedShape whether a small packed batch may take a bucket's shape (--cuda-graphs);
+     *                     the arena's own runs go on the model's session as they are, and must not
+     *                     take one of the model's shape ids
+     */
+    private PreparedBatch prepare(List<Tokens> rows, boolean atFixedShape) {
         InputBuffers free = freeBuffers.poll();
         InputBuffers buffers = free != null ? free : newBuffers();
         try {
-            Batch batch = bound != null && buffers instanceof PackedInputs packedBuffers
+            Batch batch = atFixedShape && bound != null && buffers instanceof PackedInputs packedBuffers
                     ? bound.fill(packedBuffers, rows) : buffers.fill(rows);
             return new PreparedBatch(rows, batch, () -> freeBuffers.add(buffers));
         } catch (RuntimeException | Error e) {
