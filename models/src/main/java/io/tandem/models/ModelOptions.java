@@ -2,6 +2,8 @@ package io.tandem.models;
 
 import io.tandem.ort.DeviceChoice;
 
+import java.nio.file.Path;
+
 /**
  * How to load a model.
  *
@@ -15,20 +17,26 @@ import io.tandem.ort.DeviceChoice;
  *                       bound session whose CUDA graphs are captured once per shape and replayed
  *                       (io.tandem.models.pipeline.ShapeBuckets); it holds a second copy of the
  *                       weights. On the CPU the same fixed-shape path runs without graphs.
+ * @param profilePrefix  where ONNX Runtime writes the model session's per-node profile when it
+ *                       closes (io.tandem.ort.SessionSpec), or null for none: for benchmarks
  */
 public record ModelOptions(DeviceChoice device, Long gpuMemLimit, Pooling pooling, int intraOpThreads,
-                           boolean fullLastLayer, boolean cudaGraphs) {
+                           boolean fullLastLayer, boolean cudaGraphs, Path profilePrefix) {
 
     public ModelOptions(DeviceChoice device, Long gpuMemLimit, Pooling pooling, int intraOpThreads) {
-        this(device, gpuMemLimit, pooling, intraOpThreads, false, false);
+        this(device, gpuMemLimit, pooling, intraOpThreads, false, false, null);
     }
 
     public ModelOptions withFullLastLayer() {
-        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, true, cudaGraphs);
+        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, true, cudaGraphs, profilePrefix);
     }
 
     public ModelOptions withCudaGraphs(boolean on) {
-        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, fullLastLayer, on);
+        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, fullLastLayer, on, profilePrefix);
+    }
+
+    public ModelOptions withProfile(Path prefix) {
+        return new ModelOptions(device, gpuMemLimit, pooling, intraOpThreads, fullLastLayer, cudaGraphs, prefix);
     }
 
     public static ModelOptions defaults() {

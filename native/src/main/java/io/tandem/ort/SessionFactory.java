@@ -120,6 +120,9 @@ public final class SessionFactory {
         }
         // Idle ORT threads must not spin on the cores the tokenizers and HTTP need.
         options.addConfigEntry("session.intra_op.allow_spinning", "0");
+        if (spec.profilePrefix() != null) {
+            options.enableProfiling(spec.profilePrefix().toString());
+        }
         return options;
     }
 

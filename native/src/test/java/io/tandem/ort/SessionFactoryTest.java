@@ -1,8 +1,18 @@
 package io.tandem.ort;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -53,5 +63,46 @@ class SessionFactoryTest {
                 assertEquals("cuda:0", s.device());
             }
         }
+    }
+
+    /** bench/gpu/kernel_profile.py reads this trace: one model_run per run, each node with its op. */
+    @Test
+    void aProfiledSessionWritesOrtsTraceWhenItCloses(@TempDir Path dir) throws IOException {
+        Path prefix = dir.resolve("m3-2x5");
+        try (InferenceSession s = SessionFactory.open(new SessionSpec("m3", MODEL, DeviceChoice.CPU, null, 1, prefix))) {
+            long[] ids = {0, 10, 11, 12, 2, 0, 13, 14, 15, 2};
+            long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+            for (int run = 0; run < 3; run++) {
+                Map<String, OutputTensor> out = s.run(Map.of(
+                        "input_ids", new InputTensor(LongBuffer.wrap(ids), new long[] {2, 5}),
+                        "attention_mask", new InputTensor(LongBuffer.wrap(mask), new long[] {2, 5})),
+                        Set.of("dense_vecs"), false);
+                assertEquals(2, out.get("dense_vecs").dim(0));
+            }
+        }
+        List<Path> traces;
+        try (Stream<Path> files = Files.list(dir)) {
+            traces = files.filter(f -> f.getFileName().toString().startsWith("m3-2x5_")
+                    && f.getFileName().toString().endsWith(".json")).toList();
+        }
+        assertEquals(1, traces.size(), "one trace, named after the prefix: " + traces);
+        String trace = Files.readString(traces.getFirst());
+        assertEquals(3, count(trace, "\"name\"\\s*:\\s*\"model_run\""));
+        assertTrue(count(trace, "\"op_name\"\\s*:\\s*\"MatMul\"") >= 3, "the graph's MatMul nodes, every run");
+        try (InferenceSession plain = SessionFactory.open(new SessionSpec("m3", MODEL, DeviceChoice.CPU, null, 1))) {
+            assertEquals("cpu", plain.device());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(1, files.count(), "a session without a prefix writes no trace");
+        }
+    }
+
+    private static int count(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
     }
 }

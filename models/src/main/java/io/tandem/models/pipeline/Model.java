@@ -157,7 +157,7 @@ public abstract sealed class Model implements AutoCloseable permits EmbedderMode
         int deviceId = options.device().deviceId();
         OptionalLong before = GpuMemory.get().used(deviceId);
         SessionSpec spec = new SessionSpec(name, files.onnx(), options.device(), options.gpuMemLimit(),
-                options.intraOpThreads());
+                options.intraOpThreads(), options.profilePrefix());
         InferenceSession session;
         try {
             session = SessionFactory.open(spec, prunedGraph);

@@ -23,11 +23,18 @@ import java.util.Random;
  * <pre>EngineBench DIR DEVICE SECONDS SHRINK CASE...</pre>
  * SHRINK "always" gives the arena back after every batch (the policy before 2026-11-25), "idle"
  * never does here (the server's policy under load), "graphs" is "idle" with --cuda-graphs (fixed
- * shapes, CUDA graphs replayed), its outputs checked against the model without. A CASE is
+ * shapes, CUDA graphs replayed), its outputs checked against the model without; "profile=PREFIX"
+ * is "idle" with ONNX Runtime's per-node profile written to PREFIX…json, for one CASE, after
+ * {@value #WARMUPS} warm-ups exactly {@value #PROFILED_RUNS} runs, the trace's last model runs
+ * (bench/gpu/kernel_profile.py reads them; under CUDA_LAUNCH_BLOCKING=1 a CUDA node's time
+ * includes its kernels'). A CASE is
  * {@code RxS} (R rows of S tokens) or {@code RxA-B} (R rows whose lengths step evenly from A to
  * B, as torch_baseline.py's mixed cases); rates count real tokens only.
  */
 public final class EngineBench {
+
+    static final int WARMUPS = 3;
+    static final int PROFILED_RUNS = 10;
 
     public static void main(String[] args) {
         Path dir = Path.of(args[0]);
@@ -35,8 +42,12 @@ public final class EngineBench {
         double seconds = Double.parseDouble(args[2]);
         boolean shrinkAlways = args[3].equals("always");
         boolean graphs = args[3].equals("graphs");
+        Path profile = args[3].startsWith("profile=") ? Path.of(args[3].substring("profile=".length())) : null;
+        if (profile != null && args.length != 5) {
+            throw new IllegalArgumentException("profile= takes one case: the trace's last runs are the case's");
+        }
         ModelOptions options = new ModelOptions(device, null, null, 0);
-        try (Model model = Model.load(dir.getFileName().toString(), dir, options.withCudaGraphs(graphs));
+        try (Model model = Model.load(dir.getFileName().toString(), dir, options.withCudaGraphs(graphs).withProfile(profile));
              Model plain = graphs ? Model.load(dir.getFileName().toString(), dir, options) : null) {
             if (shrinkAlways) {
                 model.shrinkArenaAbove(0, () -> true);
@@ -51,7 +62,7 @@ public final class EngineBench {
                         (int) Math.min(model.descriptor().vocabSize(), 250_000), new Random(i));
                 long tokens = batch.stream().mapToLong(Tokens::length).sum();
                 String check = "";
-                for (int w = 0; w < 3; w++) {
+                for (int w = 0; w < WARMUPS; w++) {
                     float[][] out = run(model, batch);
                     if (plain != null && w == 2) {
                         check = String.format(" (%d graphs; vs without: max diff %.2g, lowest cosine %.6f)",
@@ -61,7 +72,7 @@ public final class EngineBench {
                 int runs = 0;
                 long start = System.nanoTime();
                 long end = start + (long) (seconds * 1e9);
-                while (System.nanoTime() < end || runs < 3) {
+                while (profile == null ? System.nanoTime() < end || runs < 3 : runs < PROFILED_RUNS) {
                     run(model, batch);
                     runs++;
                 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Where a batch's time goes, Tandem against torch at the same batches (kernel_profile.py): for
+# each case, EngineBench's wall time (nothing blocking), then one EngineBench run of the case under
+# CUDA_LAUNCH_BLOCKING=1 with ONNX Runtime's per-node trace, then torch.profiler over the same
+# batches of the same weights; one Markdown table. Run on the GPU machine after the models exist
+# (gen_models.py). PROFILE_EMBED_CASES / PROFILE_RERANK_CASES override the batches; PROFILE_DEVICE=cpu
+# with JAVA=java APP=server/target ORT_NATIVE= tries the script on a machine without a GPU (no kernels there).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+APP=${APP:-.devcarry/app}
+MODELS=${BENCH_MODELS:-/root/bench-models}
+W=${PROFILE_DIR:-/tmp/profile}
+mkdir -p "$W"
+export LD_LIBRARY_PATH=/opt/cuda12
+export PYTHONPATH="$PWD/models/export${PYTHONPATH:+:$PYTHONPATH}"
+EMBED_CASES=${PROFILE_EMBED_CASES:-256x128 64x512 8x4096 1x16}
+RERANK_CASES=${PROFILE_RERANK_CASES:-64x256 20x128}
+DEVICE=${PROFILE_DEVICE:-cuda:0}
+ORT_NATIVE=${ORT_NATIVE-/opt/cuda12}
+engine() {
+  "${JAVA:-/opt/jre/bin/java}" --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu -DDJL_OFFLINE=true \
+    ${ORT_NATIVE:+-Donnxruntime.native.path=$ORT_NATIVE} -cp "$APP/tandem.jar:$APP/lib/*:server/target/test-classes" \
+    io.tandem.server.bench.EngineBench "$@"
+}
+: > "$W/kernels.jsonl"
+torch_cases=()
+for m in m3 reranker; do
+  cases=$EMBED_CASES
+  [ "$m" = reranker ] && cases=$RERANK_CASES
+  # shellcheck disable=SC2086
+  engine "$MODELS/$m" "$DEVICE" 2 idle $cases 2>&1 | grep '^|' > "$W/$m-walls.md"
+  cat "$W/$m-walls.md"
+  for c in $cases; do
+    torch_cases+=("$m $c")
+    # The row's batch column reads "R × S"; its ms per batch is the next column.
+    wall=$(awk -F'|' -v c="$c" '{b=$5; gsub(/ /,"",b); sub(/×/,"x",b); if (b==c) {gsub(/ /,"",$6); print $6}}' "$W/$m-walls.md")
+    CUDA_LAUNCH_BLOCKING=1 engine "$MODELS/$m" "$DEVICE" 1 "profile=$W/$m-$c" "$c" > "$W/$m-$c.log" 2>&1 \
+      || { echo "profile $m $c failed:"; tail -5 "$W/$m-$c.log"; continue; }
+    python3 bench/gpu/kernel_profile.py ort --trace "$W/$m-${c}_*.json" --case "$m $c" ${wall:+--wall-ms "$wall"} \
+      >> "$W/kernels.jsonl"
+  done
+done
+python3 bench/gpu/kernel_profile.py torch --models "$MODELS" --scratch "$W" --device "${DEVICE%%:*}" --cases "${torch_cases[@]}" \
+  2> "$W/torch.log" | grep '^{' >> "$W/kernels.jsonl"
+python3 bench/gpu/kernel_profile.py table "$W/kernels.jsonl" | tee "$W/kernels.md"
