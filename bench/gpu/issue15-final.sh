@@ -47,7 +47,7 @@ if want run; then
   pack
 fi
 if want profile; then
-  PROFILE_DIR=$W/profile timeout 200 bash bench/gpu/profile.sh > "$W/profile-console.log" 2>&1
+  PROFILE_DIR=$W/profile timeout "${FINAL_PROFILE_S:-200}" bash bench/gpu/profile.sh > "$W/profile-console.log" 2>&1
   t "profile exit $?"
   pack
 fi

@@ -6,12 +6,17 @@ for Tandem's engine and for PyTorch at the same batch, and the host gaps around 
     python3 bench/gpu/kernel_profile.py ort --trace m3-64x512_*.json --case "m3 64x512" --wall-ms 51.5 >> kernels.jsonl
     # PyTorch: torch.profiler (CUPTI) over the same batches of the gen_models.py weights
     python3 bench/gpu/kernel_profile.py torch --models /root/bench-models --cases "m3 64x512" "reranker 64x256" >> kernels.jsonl
-    # one Markdown table of both
+    # Tandem's kernels as Nsight Compute times them (ncu --csv --metrics gpu__time_duration.sum)
+    python3 bench/gpu/kernel_profile.py ncu --csv m3-64x512-13.csv --runs-more 13 --fewer m3-64x512-6.csv \
+        --runs-fewer 6 --case "m3 64x512" >> kernels.jsonl
+    # one Markdown table of them all
     python3 bench/gpu/kernel_profile.py table kernels.jsonl
 
 Tandem's numbers come from a run under CUDA_LAUNCH_BLOCKING=1: every launch waits for its
 kernel, so a CUDA node's traced time is its kernels' time plus one launch-and-wait per kernel
-(a few µs), an upper bound. PyTorch's are CUPTI's kernel times. Both are per batch, averaged
+(measured here: 10.3 ms of node time against 3.1 ms of wall for a bge-m3 query), an upper bound;
+Nsight Compute's kernel durations (`ncu`, clocks and caches left alone, each kernel run alone)
+are the exact ones. PyTorch's are CUPTI's kernel times. Both are per batch, averaged
 over the profiled runs; "wall" is the batch's time when nothing blocks (EngineBench's "idle"
 row for Tandem; timed runs without the profiler for torch), and wall − kernels is host time the
 GPU waited for. Tandem's attention node (PackedMultiHeadAttention) also adds the QKV bias and
@@ -36,9 +41,10 @@ ORT_KINDS = {
     "SkipSimplifiedLayerNormalization": "layernorm", "EmbedLayerNormalization": "layernorm",
     "BiasGelu": "gelu", "FastGelu": "gelu", "Gelu": "gelu",
 }
-# CUDA kernel names (torch 2.11 on sm90): cuBLAS's nvjet/xmma/cutlass GEMMs, cuDNN's or flash's attention.
+# CUDA kernel names (torch 2.11 on sm90): cuBLAS's nvjet/xmma/cutlass GEMMs, cuDNN's or flash's attention;
+# ORT's packed attention also lays out Q, K, V and adds their bias in kernels of its own.
 TORCH_KINDS = (
-    ("attention", ("flash", "fmha", "attention", "sdpa", "cudnn")),
+    ("attention", ("flash", "fmha", "attention", "sdpa", "cudnn", "qkv", "addbiastranspose", "transposeqkv")),
     ("gemm", ("gemm", "nvjet", "xmma", "cutlass", "cublas", "splitkreduce")),
     ("layernorm", ("layer_norm", "layernorm")),
     ("gelu", ("gelu",)),
@@ -148,6 +154,47 @@ def cmd_torch(args) -> int:
     return 0
 
 
+def ncu_kernels(csv_path: Path) -> list:
+    """(kernel name, ns) in launch order from `ncu --csv --print-units base --metrics gpu__time_duration.sum`."""
+    import csv
+    lines = csv_path.read_text(errors="replace").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith('"ID"'))
+    out = []
+    for row in csv.DictReader(lines[start:]):
+        if row.get("Metric Name") == "gpu__time_duration.sum":
+            value = float(row["Metric Value"].replace(",", ""))
+            unit = row.get("Metric Unit", "ns")
+            out.append((row["Kernel Name"], value * {"ns": 1, "nsecond": 1, "us": 1e3, "usecond": 1e3,
+                                                     "ms": 1e6, "msecond": 1e6}.get(unit, 1)))
+    return out
+
+
+def cmd_ncu(args) -> int:
+    """A run's kernels: two traces of the same process, one with more runs of the case than the
+    other, differ by exactly that many runs (a run's kernel sequence repeats a layer's, so it
+    cannot be told from the sequence alone); the last runs of the longer trace are the case's."""
+    more = ncu_kernels(Path(args.csv))
+    fewer = ncu_kernels(Path(args.fewer))
+    extra = args.runs_more - args.runs_fewer
+    per_run, rest = divmod(len(more) - len(fewer), extra)
+    if rest or per_run <= 0:
+        raise SystemExit(f"{len(more)} and {len(fewer)} kernels do not differ by {extra} equal runs")
+    runs = min(args.runs_fewer, args.runs_more)
+    tail = more[-runs * per_run:]
+    names = [k for k, _ in tail]
+    if any(names[i * per_run:(i + 1) * per_run] != names[:per_run] for i in range(1, runs)):
+        raise SystemExit(f"the last {runs} runs of {per_run} kernels are not the same kernels")
+    kinds = dict.fromkeys(KINDS, 0.0)
+    ops: dict = {}
+    for name, ns in tail:
+        ms = ns / 1e6 / runs
+        kinds[torch_kind(name)] += ms
+        ops[name[:60]] = ops.get(name[:60], 0.0) + ms
+    print(json.dumps({"engine": "tandem-ncu", "case": args.case, "wall_ms": args.wall_ms, "kinds": kinds,
+                      "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1])[:8]), "nodes_per_run": per_run}))
+    return 0
+
+
 def cmd_table(args) -> int:
     rows = [json.loads(line) for line in Path(args.jsonl).read_text().splitlines() if line.startswith("{")]
     by_case: dict = {}
@@ -157,14 +204,16 @@ def cmd_table(args) -> int:
           "| nodes or kernels |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for case, engines in by_case.items():
-        for name in ("tandem", "torch"):
+        for name in ("tandem", "tandem-ncu", "torch"):
             r = engines.get(name)
             if r is None:
                 continue
             k = r["kinds"]
             busy = sum(k.values())
             wall = r.get("wall_ms")
-            cells = [case, "Tandem (ORT nodes, blocking)" if name == "tandem" else "torch (CUPTI kernels)",
+            label = {"tandem": "Tandem (ORT nodes, blocking)", "tandem-ncu": "Tandem (ncu kernels)",
+                     "torch": "torch (CUPTI kernels)"}[name]
+            cells = [case, label,
                      f"{wall:.2f}" if wall else "-", f"{busy:.2f}", f"{wall - busy:.2f}" if wall else "-"]
             cells += [f"{k[x]:.2f}" for x in KINDS] + [f"{r['nodes_per_run']:.0f}"]
             print("| " + " | ".join(cells) + " |")
@@ -190,10 +239,17 @@ def main(argv=None) -> int:
     t.add_argument("--runs", type=int, default=10)
     t.add_argument("--scratch", default="/tmp", help="where torch's Chrome trace is written")
     t.add_argument("--device", default="cuda", help="cpu only to try the script: no kernels are seen there")
+    n = sub.add_parser("ncu")
+    n.add_argument("--csv", required=True, help="ncu's CSV of the process with more runs of the case")
+    n.add_argument("--fewer", required=True, help="ncu's CSV of the same process with fewer runs")
+    n.add_argument("--runs-more", type=int, required=True)
+    n.add_argument("--runs-fewer", type=int, required=True)
+    n.add_argument("--case", required=True)
+    n.add_argument("--wall-ms", type=float, default=None)
     tb = sub.add_parser("table")
     tb.add_argument("jsonl")
     args = ap.parse_args(argv)
-    return {"ort": cmd_ort, "torch": cmd_torch, "table": cmd_table}[args.cmd](args)
+    return {"ort": cmd_ort, "torch": cmd_torch, "ncu": cmd_ncu, "table": cmd_table}[args.cmd](args)
 
 
 if __name__ == "__main__":

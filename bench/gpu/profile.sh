@@ -5,6 +5,8 @@
 # batches of the same weights; one Markdown table. Run on the GPU machine after the models exist
 # (gen_models.py). PROFILE_EMBED_CASES / PROFILE_RERANK_CASES override the batches; PROFILE_DEVICE=cpu
 # with JAVA=java APP=server/target ORT_NATIVE= tries the script on a machine without a GPU (no kernels there).
+# PROFILE_NCU_CASES="m3:64x512 reranker:64x256" also times Tandem's kernels with Nsight Compute (ncu, on the
+# GPU image): each case twice, 13 and 6 runs, whose difference is 7 runs' kernels (kernel_profile.py ncu).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 APP=${APP:-.devcarry/app}
@@ -39,6 +41,22 @@ for m in m3 reranker; do
     python3 bench/gpu/kernel_profile.py ort --trace "$W/$m-${c}_*.json" --case "$m $c" ${wall:+--wall-ms "$wall"} \
       >> "$W/kernels.jsonl"
   done
+done
+for mc in ${PROFILE_NCU_CASES:-}; do
+  m=${mc%%:*}
+  c=${mc#*:}
+  wall=$(awk -F'|' -v c="$c" '{b=$5; gsub(/ /,"",b); sub(/×/,"x",b); if (b==c) {gsub(/ /,"",$6); print $6}}' "$W/$m-walls.md")
+  for mode in "profile=$W/ncu-$m-$c 13" "idle 6"; do
+    set -- $mode
+    timeout "${NCU_TIMEOUT_S:-120}" "${NCU:-/usr/local/cuda/bin/ncu}" --csv --print-units base --metrics gpu__time_duration.sum --clock-control none \
+      --cache-control none --log-file "$W/ncu-$m-$c-$2.csv" \
+      "${JAVA:-/opt/jre/bin/java}" --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu -DDJL_OFFLINE=true \
+      ${ORT_NATIVE:+-Donnxruntime.native.path=$ORT_NATIVE} -cp "$APP/tandem.jar:$APP/lib/*:server/target/test-classes" \
+      io.tandem.server.bench.EngineBench "$MODELS/$m" "$DEVICE" 0 "$1" "$c" > "$W/ncu-$m-$c-$2.log" 2>&1 \
+      || { echo "ncu $m $c ($2 runs) failed:"; tail -5 "$W/ncu-$m-$c-$2.log"; }
+  done
+  python3 bench/gpu/kernel_profile.py ncu --csv "$W/ncu-$m-$c-13.csv" --runs-more 13 --fewer "$W/ncu-$m-$c-6.csv" \
+    --runs-fewer 6 --case "$m $c" ${wall:+--wall-ms "$wall"} >> "$W/kernels.jsonl"
 done
 python3 bench/gpu/kernel_profile.py torch --models "$MODELS" --scratch "$W" --device "${DEVICE%%:*}" --cases "${torch_cases[@]}" \
   2> "$W/torch.log" | grep '^{' >> "$W/kernels.jsonl"
