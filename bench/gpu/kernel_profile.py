@@ -12,15 +12,17 @@ for Tandem's engine and for PyTorch at the same batch, and the host gaps around 
     # one Markdown table of them all
     python3 bench/gpu/kernel_profile.py table kernels.jsonl
 
-Tandem's numbers come from a run under CUDA_LAUNCH_BLOCKING=1: every launch waits for its
-kernel, so a CUDA node's traced time is its kernels' time plus one launch-and-wait per kernel
-(measured here: 10.3 ms of node time against 3.1 ms of wall for a bge-m3 query), an upper bound;
-Nsight Compute's kernel durations (`ncu`, clocks and caches left alone, each kernel run alone)
-are the exact ones. PyTorch's are CUPTI's kernel times. Both are per batch, averaged
-over the profiled runs; "wall" is the batch's time when nothing blocks (EngineBench's "idle"
-row for Tandem; timed runs without the profiler for torch), and wall − kernels is host time the
-GPU waited for. Tandem's attention node (PackedMultiHeadAttention) also adds the QKV bias and
-lays out Q, K, V; torch does those in its GEMMs' epilogues and in copies ("other").
+Tandem's "ort" numbers come from a run under CUDA_LAUNCH_BLOCKING=1: every launch waits for
+its kernel, so a CUDA node's traced time is its kernels' time plus a launch-and-wait per kernel
+(measured: 10.3 ms of node time against 3.1 ms of wall for a bge-m3 query), an upper bound. Its
+"ncu" numbers are Nsight Compute's kernel durations (clocks and caches left alone, each kernel
+run alone); PyTorch's are CUPTI's kernel times in its pipelined run. All are per batch, averaged
+over the profiled runs. "wall" is the batch's time when nothing blocks (EngineBench's "idle" row
+for Tandem, with its Java filling of inputs and reading of outputs; timed runs without the
+profiler for torch), so wall − kernels is, for torch, host time the GPU waited for, and for
+Tandem also that Java and what kernels cost when they run one after another rather than alone.
+Tandem's attention node (PackedMultiHeadAttention) also adds the QKV bias and lays out Q, K, V;
+torch does those in its GEMMs' epilogues and in copies ("other").
 """
 
 from __future__ import annotations
