@@ -6,14 +6,12 @@
 # override what is run, e.g. to compare a padded export with the packed one on mixed lengths.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-APP=${APP:-.devcarry/app}
+. bench/gpu/bench-java.sh
 MODELS=${BENCH_MODELS:-/root/bench-models}
 SECONDS_PER_CASE=${ENGINE_SECONDS:-4}
 export LD_LIBRARY_PATH=/opt/cuda12
 bench() {
-  /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu -DDJL_OFFLINE=true \
-    -Donnxruntime.native.path=/opt/cuda12 -cp "$APP/tandem.jar:$APP/lib/*:server/target/test-classes" \
-    io.tandem.server.bench.EngineBench "$@" 2>&1 | grep '^|'
+  "${BENCH_JAVA[@]}" io.tandem.server.bench.EngineBench "$@" 2>&1 | grep '^|'
 }
 echo "| model | layout | arena shrink | batch | ms per batch | rate | sequences |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"

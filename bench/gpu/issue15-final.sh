@@ -30,10 +30,9 @@ want() { case " $STEPS " in *" $1 "*) [ $(( $(date +%s) - T0 )) -lt "$STOP_S" ] 
 
 t "unpack kit"
 source bench/gpu/carried-app.sh
+source bench/gpu/bench-java.sh
 use_carried_app "$W" || { pack; exit 1; }
-nvidia-smi > "$W/smi-start.txt" 2>&1
-nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -lms 200 >> "$W/smi.csv" 2>&1 &
-SMI=$!
+sample_gpu "$W"
 export PYTHONPATH="$PWD/models/export${PYTHONPATH:+:$PYTHONPATH}"
 
 if want models; then
@@ -53,10 +52,8 @@ if want profile; then
 fi
 if want library; then
   for mode in plain cuda-graphs; do
-    LD_LIBRARY_PATH=/opt/cuda12 timeout 80 /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu \
-      -DDJL_OFFLINE=true -Donnxruntime.native.path=/opt/cuda12 \
-      -cp ".devcarry/app/tandem.jar:.devcarry/app/lib/*:server/target/test-classes" \
-      io.tandem.server.bench.LibraryLatencyBench "$MODELS/m3" "$MODELS/reranker" cuda:0 3 $mode \
+    LD_LIBRARY_PATH=/opt/cuda12 timeout 80 "${BENCH_JAVA[@]}" io.tandem.server.bench.LibraryLatencyBench \
+      "$MODELS/m3" "$MODELS/reranker" cuda:0 3 $mode \
       > "$W/library-$mode.log" 2>&1
     t "library $mode exit $?"
     grep '^|' "$W/library-$mode.log" >> "$W/library.md"

@@ -28,10 +28,9 @@ t() { echo "[$(date -u +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$W/gr
 
 t "unpack kit"
 source bench/gpu/carried-app.sh
+source bench/gpu/bench-java.sh
 use_carried_app "$W" || { pack; exit 1; }
-nvidia-smi > "$W/smi-start.txt" 2>&1
-nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -lms 200 > "$W/smi.csv" 2>&1 &
-SMI=$!
+sample_gpu "$W"
 export PYTHONPATH="$PWD/models/export${PYTHONPATH:+:$PYTHONPATH}"
 
 t "models"
@@ -47,10 +46,8 @@ if [ "${GRAPHS_ENGINE:-1}" = 1 ]; then
 fi
 t "library single queries: plain, then graphs"
 for mode in ${GRAPHS_LIBRARY_MODES:-plain cuda-graphs}; do
-  LD_LIBRARY_PATH=/opt/cuda12 timeout 90 /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -DRUST_FLAVOR=cpu \
-    -DDJL_OFFLINE=true -Donnxruntime.native.path=/opt/cuda12 \
-    -cp ".devcarry/app/tandem.jar:.devcarry/app/lib/*:server/target/test-classes" \
-    io.tandem.server.bench.LibraryLatencyBench "$MODELS/m3" "$MODELS/reranker" cuda:0 3 $mode \
+  LD_LIBRARY_PATH=/opt/cuda12 timeout 90 "${BENCH_JAVA[@]}" io.tandem.server.bench.LibraryLatencyBench \
+    "$MODELS/m3" "$MODELS/reranker" cuda:0 3 $mode \
     > "$W/library-$mode.log" 2>&1
   t "library $mode exit $?"
   grep '^|' "$W/library-$mode.log" | tee -a "$W/library.md"

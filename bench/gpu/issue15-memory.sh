@@ -32,9 +32,7 @@ t "unpack kit"
 source bench/gpu/carried-app.sh
 use_carried_app "$W" || { pack; exit 1; }
 
-nvidia-smi > "$W/smi-start.txt" 2>&1
-nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -lms 200 > "$W/smi.csv" 2>&1 &
-SMI=$!
+sample_gpu "$W"
 
 for r in $(seq 1 "$RUNS"); do
   if [ $(( $(date +%s) - T0 )) -gt "$STOP_S" ] && [ "$r" -gt 1 ]; then
