@@ -61,6 +61,17 @@ def torch_kind(kernel: str) -> str:
     return "other"
 
 
+def tally(timed: list, runs: int) -> dict:
+    """(kind, name, ms) of every node or kernel of `runs` runs: per-run ms by kind and the 8 heaviest names."""
+    kinds = dict.fromkeys(KINDS, 0.0)
+    names: dict = {}
+    for kind, name, ms in timed:
+        kinds[kind] += ms / runs
+        names[name] = names.get(name, 0.0) + ms / runs
+    return {"kinds": kinds, "ops": dict(sorted(names.items(), key=lambda kv: -kv[1])[:8]),
+            "nodes_per_run": len(timed) / runs}
+
+
 def ort_summary(trace: Path, runs: int) -> dict:
     """Per-run mean ms of the trace's last `runs` model runs, nodes grouped by kind."""
     events = json.loads(trace.read_text())
@@ -68,18 +79,12 @@ def ort_summary(trace: Path, runs: int) -> dict:
     if len(model_runs) < runs:
         raise SystemExit(f"{trace}: {len(model_runs)} model runs, {runs} wanted")
     spans = [(r["ts"], r["ts"] + r["dur"]) for r in model_runs]
-    kinds = dict.fromkeys(KINDS, 0.0)
-    ops: dict = {}
-    nodes = 0
+    timed = []
     for e in events:
-        if e.get("cat") != "Node" or not any(a <= e["ts"] < b for a, b in spans):
-            continue
-        op = e.get("args", {}).get("op_name", "?")
-        kinds[ORT_KINDS.get(op, "other")] += e["dur"] / 1000 / runs
-        ops[op] = ops.get(op, 0.0) + e["dur"] / 1000 / runs
-        nodes += 1
-    return {"kinds": kinds, "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1])[:8]),
-            "nodes_per_run": nodes / runs, "run_ms": sum(r["dur"] for r in model_runs) / 1000 / runs}
+        if e.get("cat") == "Node" and any(a <= e["ts"] < b for a, b in spans):
+            op = e.get("args", {}).get("op_name", "?")
+            timed.append((ORT_KINDS.get(op, "other"), op, e["dur"] / 1000))
+    return {**tally(timed, runs), "run_ms": sum(r["dur"] for r in model_runs) / 1000 / runs}
 
 
 def cmd_ort(args) -> int:
@@ -139,20 +144,11 @@ def cmd_torch(args) -> int:
         # The Chrome trace's "kernel" / "gpu_memcpy" / "gpu_memset" events are CUPTI's device activities.
         trace = Path(args.scratch) / "torch-trace.json"
         prof.export_chrome_trace(str(trace))
-        kinds = dict.fromkeys(KINDS, 0.0)
-        ops: dict = {}
-        kernels = 0
-        for e in json.loads(trace.read_text()).get("traceEvents", []):
-            if e.get("cat") not in ("kernel", "gpu_memcpy", "gpu_memset"):
-                continue
-            ms = e.get("dur", 0) / 1000 / args.runs
-            kinds[torch_kind(e["name"]) if e["cat"] == "kernel" else "other"] += ms
-            short = e["name"][:60]
-            ops[short] = ops.get(short, 0.0) + ms
-            kernels += 1
-        print(json.dumps({"engine": "torch", "case": case, "wall_ms": wall_ms, "kinds": kinds,
-                          "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1])[:8]),
-                          "nodes_per_run": kernels / args.runs}), flush=True)
+        timed = [(torch_kind(e["name"]) if e["cat"] == "kernel" else "other", e["name"][:60], e.get("dur", 0) / 1000)
+                 for e in json.loads(trace.read_text()).get("traceEvents", [])
+                 if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+        print(json.dumps({"engine": "torch", "case": case, "wall_ms": wall_ms, **tally(timed, args.runs)}),
+              flush=True)
     return 0
 
 
@@ -186,14 +182,8 @@ def cmd_ncu(args) -> int:
     names = [k for k, _ in tail]
     if any(names[i * per_run:(i + 1) * per_run] != names[:per_run] for i in range(1, runs)):
         raise SystemExit(f"the last {runs} runs of {per_run} kernels are not the same kernels")
-    kinds = dict.fromkeys(KINDS, 0.0)
-    ops: dict = {}
-    for name, ns in tail:
-        ms = ns / 1e6 / runs
-        kinds[torch_kind(name)] += ms
-        ops[name[:60]] = ops.get(name[:60], 0.0) + ms
-    print(json.dumps({"engine": "tandem-ncu", "case": args.case, "wall_ms": args.wall_ms, "kinds": kinds,
-                      "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1])[:8]), "nodes_per_run": per_run}))
+    timed = [(torch_kind(name), name[:60], ns / 1e6) for name, ns in tail]
+    print(json.dumps({"engine": "tandem-ncu", "case": args.case, "wall_ms": args.wall_ms, **tally(timed, runs)}))
     return 0
 
 
