@@ -41,10 +41,12 @@ final class PackedInputs implements InputBuffers {
     @Override
     public Batch fill(List<Tokens> rows) {
         int seq = 0;
+        int real = 0;
         for (Tokens row : rows) {
             seq = Math.max(seq, row.length());
+            real += row.length();
         }
-        return fill(rows, new int[0], seq, 0);
+        return fill(rows, real, new int[0], seq, 0);
     }
 
     /**
@@ -52,20 +54,17 @@ final class PackedInputs implements InputBuffers {
      * the bucket's leftover tokens (see {@link ShapeBuckets}); {@code shapeId} names the shape.
      */
     Batch fill(List<Tokens> rows, ShapeBuckets.Bucket bucket, int shapeId) {
-        int total = 0;
-        for (Tokens row : rows) {
-            total += row.length();
-        }
-        int[] filler = ShapeBuckets.fillerLengths(bucket.tokens() - total, bucket.rows() - rows.size());
-        return fill(rows, filler, bucket.seq(), shapeId);
-    }
-
-    private Batch fill(List<Tokens> rows, int[] filler, int seq, int shapeId) {
-        int batch = rows.size() + filler.length;
         int real = 0;
         for (Tokens row : rows) {
             real += row.length();
         }
+        int[] filler = ShapeBuckets.fillerLengths(bucket.tokens() - real, bucket.rows() - rows.size());
+        return fill(rows, real, filler, bucket.seq(), shapeId);
+    }
+
+    /** @param real the rows' tokens, summed by the caller, which needed them first */
+    private Batch fill(List<Tokens> rows, int real, int[] filler, int seq, int shapeId) {
+        int batch = rows.size() + filler.length;
         int total = real;
         for (int length : filler) {
             total += length;
